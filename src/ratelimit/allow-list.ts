@@ -1,0 +1,41 @@
+/** A CIDR allow-list: clients in it are never rate-limited or banned (allow-list beats ban). */
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { unmapIp } from './ip-key.ts';
+
+export class CidrSet {
+  private list = new BlockList();
+  readonly cidrs: string[] = [];
+
+  constructor(cidrs: Iterable<string> = []) {
+    for (const c of cidrs) this.add(c);
+  }
+
+  /** Adds `a.b.c.d/n`, `x::/n` or a single address; throws on anything else. */
+  add(cidr: string): void {
+    const [addr, bitsText] = cidr.trim().split('/');
+    const family = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : null;
+    if (!family) throw new Error(`not an IP or CIDR: ${cidr}`);
+    const max = family === 'ipv4' ? 32 : 128;
+    const bits = bitsText === undefined ? max : Number(bitsText);
+    if (!Number.isInteger(bits) || bits < 0 || bits > max) throw new Error(`bad prefix length in ${cidr}`);
+    this.list.addSubnet(addr, bits, family);
+    this.cidrs.push(`${addr}/${bits}`);
+  }
+
+  has(ip: string): boolean {
+    const a = unmapIp(ip);
+    if (isIPv4(a)) return this.list.check(a, 'ipv4');
+    if (isIPv6(a)) return this.list.check(a, 'ipv6');
+    return false;
+  }
+}
+
+/** True when `cidr` parses as an address or subnet. */
+export function isCidr(cidr: string): boolean {
+  try {
+    new CidrSet([cidr]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,248 @@
+/** The request view: a request turned into named targets (what signatures read) plus structural findings. */
+
+import type { Finding, RequestInput, Target } from '../types.ts';
+import { inspectBody, type BodySink } from './body/index.ts';
+import { parseUrlencoded } from './body/urlencoded.ts';
+import { parseCookieHeader } from './cookies.ts';
+import { decodePath } from './path.ts';
+import { hasPercentSequence } from './transforms/percent.ts';
+
+/**
+ * Stable finding codes. Each also appears as a target in the `findings` collection
+ * (key and value = the code), so signatures can score them like anything else.
+ */
+export const FINDING_CODES = {
+  url_encoding_invalid: 'a % not followed by two hex digits (kept literally)',
+  utf8_invalid: 'percent-decoded bytes are not valid UTF-8',
+  multi_encoding: 'a value is still percent-encoded after the one decode a backend does (≥ 2 layers)',
+  ctl_chars: 'control characters in a path, argument name, cookie or header',
+  args_too_many: 'more arguments than the view reads (the rest are not inspected)',
+  body_truncated: 'the body was longer than the inspection limit; only its start was inspected',
+  content_type_multiple: 'several Content-Type headers, or several media types in one',
+  content_type_invalid: 'Content-Type is not type/subtype or has malformed parameters',
+  content_type_param_duplicate: 'a Content-Type parameter (e.g. charset) appears twice',
+  content_type_unknown_charset: 'a charset other than UTF-8 / ASCII / Latin-1',
+  content_type_missing: 'a body without Content-Type',
+  body_not_declared_type: 'the body is not what its Content-Type says (e.g. JSON sent as a form)',
+  json_invalid: 'a body declared JSON does not parse',
+  json_too_deep: 'JSON nested deeper than maxDepth (deeper parts are inspected as JSON text)',
+  xml_invalid: 'XML is not well-formed',
+  xml_doctype: 'XML DOCTYPE or ENTITY declaration (never expanded, never fetched)',
+  xml_too_deep: 'XML nested deeper than maxDepth',
+  multipart_boundary_missing: 'multipart without a boundary parameter',
+  multipart_boundary_duplicate: 'several boundary parameters',
+  multipart_boundary_invalid: 'boundary too long or with characters RFC 2046 forbids',
+  multipart_boundary_ambiguous: 'the boundary text appears where it is not a delimiter line',
+  multipart_unterminated: 'no closing boundary (or no boundary at all in the body)',
+  multipart_part_headers_bad: 'a part header is malformed, duplicated, folded, or Content-Disposition is missing/odd',
+  multipart_bare_lf: 'multipart lines end in LF instead of CRLF',
+  multipart_data_outside_parts: 'data before the first or after the closing boundary',
+  multipart_filename_suspicious: 'a filename with path separators, dot segments, quotes, control chars, or filename*',
+  multipart_transfer_encoding: 'a part with Content-Transfer-Encoding (base64 / quoted-printable are decoded for inspection)',
+  multipart_nested: 'a part that is itself multipart',
+  multipart_too_many_parts: 'more parts than maxParts (the rest are not inspected)',
+  multipart_type_unusual: 'a multipart type other than multipart/form-data',
+} as const;
+export type FindingCode = keyof typeof FINDING_CODES;
+
+export interface ViewLimits {
+  /** Arguments read (query + body, JSON leaves and XML values count); beyond: `args_too_many`. */
+  maxArgs?: number;
+  /** JSON / XML nesting depth. */
+  maxDepth?: number;
+  /** Multipart parts. */
+  maxParts?: number;
+  /** Bytes of each file part kept as `files` text. */
+  maxFileBytes?: number;
+  /** Bytes of body kept as `body_raw`. */
+  maxRawBody?: number;
+  /** Distinct findings kept. */
+  maxFindings?: number;
+}
+
+export const DEFAULT_VIEW_LIMITS: Required<ViewLimits> = {
+  maxArgs: 5000,
+  maxDepth: 64,
+  maxParts: 256,
+  maxFileBytes: 64 * 1024,
+  maxRawBody: 1024 * 1024,
+  maxFindings: 64,
+};
+
+export interface RequestView {
+  targets: Target[];
+  findings: Finding[];
+  /** The same targets grouped by collection, in order (what the engine selects from). */
+  byCollection: Map<string, Target[]>;
+}
+
+/** Control chars other than tab / CR / LF (allowed in argument values, e.g. textareas). */
+const CTL_VALUE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** Control chars including CR / LF (never legitimate in a path, name, cookie or header). */
+const CTL_STRICT = /[\x00-\x1f\x7f]/;
+/** Control chars other than tab (header values may hold tabs). */
+const CTL_HEADER = /[\x00-\x08\x0a-\x1f\x7f]/;
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+class ViewBuilder implements BodySink {
+  readonly targets: Target[] = [];
+  readonly findings: Finding[] = [];
+  readonly byCollection = new Map<string, Target[]>();
+  private readonly seenFindings = new Set<string>();
+  private readonly seenCodes = new Set<string>();
+  private args = 0;
+  private argsFull = false;
+
+  constructor(private readonly limits: Required<ViewLimits>) {}
+
+  add(collection: string, key: string | null, value: string): void {
+    const t: Target = { collection, key: key ?? '', name: key === null ? collection : collection + ':' + key, value };
+    this.targets.push(t);
+    const list = this.byCollection.get(collection);
+    if (list === undefined) this.byCollection.set(collection, [t]);
+    else list.push(t);
+  }
+
+  finding(code: string, message: string, target?: string): void {
+    const id = target === undefined ? code : code + '\0' + target;
+    if (this.seenFindings.has(id)) return;
+    if (this.findings.length >= this.limits.maxFindings) return;
+    this.seenFindings.add(id);
+    const f: Finding = target === undefined ? { code, message } : { code, message, target };
+    this.findings.push(f);
+    if (!this.seenCodes.has(code)) {
+      this.seenCodes.add(code);
+      this.add('findings', code, code);
+    }
+  }
+
+  /** Count one argument; false (and one `args_too_many`) once the limit is reached. */
+  private takeArg(): boolean {
+    if (this.args < this.limits.maxArgs) {
+      this.args++;
+      return true;
+    }
+    if (!this.argsFull) {
+      this.argsFull = true;
+      this.finding('args_too_many', `more than ${this.limits.maxArgs} arguments; the rest are not inspected`);
+    }
+    return false;
+  }
+
+  arg(origin: 'args_get' | 'args_post', name: string, value: string, urlDecoded: boolean): boolean {
+    if (!this.takeArg()) return false;
+    this.add('args', name, value);
+    this.add(origin, name, value);
+    this.add('args_names', name, name);
+    if (CTL_VALUE.test(value) || CTL_STRICT.test(name)) this.finding('ctl_chars', 'control characters in an argument', 'args:' + name);
+    if (urlDecoded && (hasPercentSequence(value) || hasPercentSequence(name))) {
+      this.finding('multi_encoding', 'argument still percent-encoded after decoding', 'args:' + name);
+    }
+    return true;
+  }
+
+  // --- BodySink -----------------------------------------------------------
+  field(name: string, value: string): boolean {
+    return this.arg('args_post', name, value, true);
+  }
+  jsonLeaf(path: string, value: string): boolean {
+    if (!this.takeArg()) return false;
+    this.add('args', path, value);
+    this.add('args_post', path, value);
+    this.add('json', path, value);
+    if (CTL_VALUE.test(value)) this.finding('ctl_chars', 'control characters in a JSON value', 'json:' + path);
+    return true;
+  }
+  jsonKey(path: string, key: string): void {
+    this.add('args_names', path, key);
+    if (CTL_STRICT.test(key)) this.finding('ctl_chars', 'control characters in a JSON key', 'json:' + path);
+  }
+  xmlValue(path: string, value: string): boolean {
+    if (!this.takeArg()) return false;
+    this.add('args', path, value);
+    this.add('args_post', path, value);
+    this.add('xml', path, value);
+    return true;
+  }
+  xmlName(path: string, name: string): void {
+    this.add('args_names', path, name);
+  }
+  file(field: string, filename: string, content: string): void {
+    this.add('files', field, content);
+    this.add('file_names', field, filename);
+  }
+}
+
+/**
+ * Build the view of one request. Cheap for the common case (a GET with a few arguments is a few
+ * µs); never throws on bad input (it becomes findings); never changes the input.
+ */
+export function buildRequestView(input: RequestInput, limits?: ViewLimits): RequestView {
+  const lim: Required<ViewLimits> = limits === undefined ? DEFAULT_VIEW_LIMITS : { ...DEFAULT_VIEW_LIMITS, ...limits };
+  const v = new ViewBuilder(lim);
+  const url = input.url;
+  const protocol = 'HTTP/' + input.httpVersion;
+
+  v.add('method', null, input.method);
+  v.add('protocol', null, protocol);
+  v.add('request_line', null, input.method + ' ' + url + ' ' + protocol);
+  v.add('uri_raw', null, url);
+
+  const q = url.indexOf('?');
+  let rawPath = q < 0 ? url : url.slice(0, q);
+  const abs = ABSOLUTE_FORM.exec(rawPath);
+  if (abs !== null) rawPath = rawPath.slice(abs[0].length) || '/';
+  v.add('path_raw', null, rawPath);
+  const dp = decodePath(rawPath);
+  v.add('path', null, dp.path);
+  for (let i = 0; i < dp.segments.length; i++) v.add('path_segments', String(i), dp.segments[i]);
+  if (dp.invalidEncoding) v.finding('url_encoding_invalid', 'a % in the path is not followed by two hex digits', 'path');
+  if (dp.badUtf8) v.finding('utf8_invalid', 'the path decodes to invalid UTF-8', 'path');
+  if (CTL_STRICT.test(dp.path)) v.finding('ctl_chars', 'control characters in the path', 'path');
+  if (hasPercentSequence(dp.path)) v.finding('multi_encoding', 'the path is still percent-encoded after decoding', 'path');
+
+  if (q >= 0) {
+    const query = url.slice(q + 1);
+    v.add('query_raw', null, query);
+    const r = parseUrlencoded(query, lim.maxArgs);
+    if (r.invalidEncoding) v.finding('url_encoding_invalid', 'a % in the query is not followed by two hex digits', 'query_raw');
+    if (r.badUtf8) v.finding('utf8_invalid', 'the query decodes to invalid UTF-8', 'query_raw');
+    for (const [name, value] of r.pairs) if (!v.arg('args_get', name, value, true)) break;
+    if (r.tooMany) v.finding('args_too_many', `more than ${lim.maxArgs} query arguments`, 'query_raw');
+  }
+
+  const contentTypes: string[] = [];
+  const headers = input.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const [rawName, value] = headers[i];
+    const name = rawName.toLowerCase();
+    v.add('headers', name, value);
+    v.add('headers_names', name, rawName);
+    if (CTL_HEADER.test(value)) v.finding('ctl_chars', 'control characters in a header', 'headers:' + name);
+    if (name === 'cookie') {
+      for (const [cn, cv] of parseCookieHeader(value)) {
+        v.add('cookies', cn, cv);
+        v.add('cookie_names', cn, cn);
+        if (CTL_STRICT.test(cv)) v.finding('ctl_chars', 'control characters in a cookie', 'cookies:' + cn);
+      }
+    } else if (name === 'content-type') {
+      contentTypes.push(value);
+    }
+  }
+
+  const body = input.body;
+  if (input.bodyTruncated) v.finding('body_truncated', 'body longer than the inspection limit; only the start was inspected', 'body_raw');
+  if (body !== null && body.length > 0) {
+    const { text } = inspectBody(body, contentTypes, lim, v);
+    v.add('body_raw', null, text.length > lim.maxRawBody ? text.slice(0, lim.maxRawBody) : text);
+  } else if (contentTypes.length > 1) {
+    v.finding('content_type_multiple', `${contentTypes.length} Content-Type headers`, 'headers:content-type');
+  }
+
+  return { targets: v.targets, findings: v.findings, byCollection: v.byCollection };
+}
+
+/** Targets of one collection (empty array when none). */
+export function targetsOf(view: RequestView, collection: string): Target[] {
+  return view.byCollection.get(collection) ?? [];
+}

@@ -10,8 +10,8 @@ export interface JsonSink {
 export type JsonOutcome = 'ok' | 'invalid' | 'too_deep' | 'stopped';
 
 /**
- * Parse `text` as JSON and walk it without recursion. A subtree deeper than `maxDepth` is
- * handed over as one leaf holding its JSON text (so nothing is hidden by nesting) and the
+ * Parse `text` as JSON and walk it without recursion. Below `maxDepth` the leaves keep the path
+ * of their ancestor at that depth (so nothing is hidden by nesting, and paths stay short) and the
  * outcome is `too_deep`. The root scalar's path is `$`.
  */
 export function readJson(text: string, maxDepth: number, sink: JsonSink): JsonOutcome {
@@ -26,21 +26,19 @@ export function readJson(text: string, maxDepth: number, sink: JsonSink): JsonOu
   while (stack.length > 0) {
     const [path, node, depth] = stack.pop() as [string, unknown, number];
     if (node !== null && typeof node === 'object') {
-      if (depth >= maxDepth) {
-        outcome = 'too_deep';
-        if (!sink.leaf(path || '$', JSON.stringify(node))) return 'stopped';
-        continue;
-      }
-      const prefix = path === '' ? '' : path + '.';
+      // Past maxDepth the walk goes on (it is iterative) but paths stop growing.
+      const capped = depth >= maxDepth;
+      if (capped) outcome = 'too_deep';
+      const prefix = capped ? path : path === '' ? '' : path + '.';
       if (Array.isArray(node)) {
-        for (let i = node.length - 1; i >= 0; i--) stack.push([prefix + i, node[i], depth + 1]);
+        for (let i = node.length - 1; i >= 0; i--) stack.push([capped ? prefix : prefix + i, node[i], depth + 1]);
       } else {
         const keys = Object.keys(node as object);
         for (let i = keys.length - 1; i >= 0; i--) {
           const k = keys[i];
-          stack.push([prefix + k, (node as Record<string, unknown>)[k], depth + 1]);
+          stack.push([capped ? prefix : prefix + k, (node as Record<string, unknown>)[k], depth + 1]);
         }
-        for (const k of keys) sink.key(prefix + k, k);
+        for (const k of keys) sink.key(capped ? prefix : prefix + k, k);
       }
       continue;
     }

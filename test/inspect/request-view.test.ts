@@ -3,7 +3,7 @@ import t from 'tap';
 import type { RequestInput } from '../../src/types.ts';
 import { buildRequestView, targetsOf, FINDING_CODES, type RequestView } from '../../src/inspect/request-view.ts';
 
-function req(p: Partial<RequestInput> & { body?: Buffer | string | null }): RequestInput {
+function req(p: Partial<Omit<RequestInput, 'body'>> & { body?: Buffer | string | null }): RequestInput {
   const body = p.body === undefined || p.body === null ? null : Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body);
   return { method: p.method ?? 'GET', url: p.url ?? '/', httpVersion: p.httpVersion ?? '1.1', headers: p.headers ?? [], body, bodyTruncated: p.bodyTruncated };
 }

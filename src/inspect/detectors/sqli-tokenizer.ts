@@ -1,0 +1,224 @@
+/** A small lazy SQL tokenizer (MySQL/PostgreSQL/MSSQL/Oracle/SQLite lexical rules) used by the SQL injection detector. */
+
+/**
+ * Token types (one letter each, so a token sequence reads as a fingerprint):
+ * s string · n number · b identifier · k keyword · L logical operator · C comparison operator ·
+ * A arithmetic/concat operator · f function name (identifier directly followed by `(`) · v variable ·
+ * ( ) , ; . punctuation · c comment · U UNION · S SELECT · x anything else.
+ */
+export type SqlTokenType = 's' | 'n' | 'b' | 'k' | 'L' | 'C' | 'A' | 'f' | 'v' | '(' | ')' | ',' | ';' | '.' | 'c' | 'U' | 'S' | 'x';
+
+export interface SqlToken {
+  type: SqlTokenType;
+  /** Lower-cased text for words and operators; raw text otherwise. */
+  text: string;
+  start: number;
+  end: number;
+  /** Strings: no closing quote before the end of input. Comments: `/*` without `*\/`. */
+  open?: boolean;
+  /** True when whitespace or an inline comment separated this token from the previous one. */
+  spaced?: boolean;
+}
+
+const LOGICAL = new Set(['and', 'or', 'xor', '&&', '||', 'not', '!']);
+const COMPARISON_WORDS = new Set(['like', 'rlike', 'regexp', 'ilike', 'glob', 'match', 'in', 'is', 'between', 'sounds', 'notnull', 'isnull', 'similar', 'escape', 'collate']);
+const ARITH_WORDS = new Set(['div', 'mod']);
+const KEYWORDS = new Set([
+  'select', 'union', 'from', 'where', 'all', 'distinct', 'order', 'group', 'by', 'having', 'limit', 'offset', 'into',
+  'outfile', 'dumpfile', 'procedure', 'analyse', 'waitfor', 'delay', 'time', 'null', 'true', 'false', 'case', 'when',
+  'then', 'else', 'end', 'as', 'join', 'on', 'table', 'database', 'values', 'exists', 'asc', 'desc', 'top', 'insert',
+  'update', 'delete', 'drop', 'create', 'alter', 'truncate', 'exec', 'execute', 'declare', 'shutdown', 'set', 'grant',
+  'revoke', 'rename', 'call', 'load', 'data', 'infile', 'schema', 'user', 'view', 'index', 'trigger', 'function',
+  'if', 'begin', 'any', 'some', 'convert', 'cast', 'rownum', 'dual', 'for', 'xml', 'path', 'sleep', 'benchmark',
+]);
+const PUNCT = new Set(['(', ')', ',', ';', '.']);
+// Longest first, so `<=>` wins over `<=` and `<`.
+const OPERATORS = ['<=>', '->>', '#>>', '!~*', '<>', '!=', '<=', '>=', '||', '&&', '::', '->', '@>', '<@', ':=', '<<', '>>', '#>', '~*', '!~', '==', '?|', '?&', '?',
+  '=', '<', '>', '+', '-', '*', '/', '%', '&', '|', '^', '~', '!'];
+/** Operators indexed by their first character. */
+const OPS_BY_FIRST = new Map<string, string[]>();
+for (const op of OPERATORS) {
+  const list = OPS_BY_FIRST.get(op[0]!) ?? [];
+  list.push(op);
+  OPS_BY_FIRST.set(op[0]!, list);
+}
+const COMPARISON_OPS = new Set(['<=>', '<>', '!=', '<=', '>=', '=', '==', '<', '>', '->>', '->', '@>', '<@', '#>', '#>>', '~*', '!~', '!~*', ':=', '?', '?|', '?&']);
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0 || c === 0x2028 || c === 0x2029 || c === 0x3000 || c === 0xfeff;
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+function isWordStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36 || (c > 127 && !isSpace(c));
+}
+function isWordPart(c: number): boolean {
+  return isWordStart(c) || isDigit(c);
+}
+
+/** Classifies a lower-cased word into a token type. */
+export function wordType(word: string): SqlTokenType {
+  if (word === 'union') return 'U';
+  if (word === 'select') return 'S';
+  if (LOGICAL.has(word)) return 'L';
+  if (COMPARISON_WORDS.has(word)) return 'C';
+  if (ARITH_WORDS.has(word)) return 'A';
+  if (KEYWORDS.has(word)) return 'k';
+  return 'b';
+}
+
+/**
+ * Lazy tokenizer over `src` starting at `pos`. With `quote`, the input starts inside a string
+ * opened by that quote character (string context). Tokenization stops at `limit` characters.
+ */
+export class SqlTokenizer {
+  private pos: number;
+  private versioned = 0;
+  private pendingQuote: number;
+  constructor(private readonly src: string, start = 0, quote = 0, private readonly limit = src.length) {
+    this.pos = start;
+    this.pendingQuote = quote;
+  }
+
+  /** Next token, or null at the end of input. */
+  next(): SqlToken | null {
+    const src = this.src;
+    const end = this.limit;
+    if (this.pendingQuote) {
+      const q = this.pendingQuote;
+      this.pendingQuote = 0;
+      return this.readString(this.pos, q, this.pos, false);
+    }
+    let spaced = false;
+    for (;;) {
+      while (this.pos < end && isSpace(src.charCodeAt(this.pos))) { this.pos++; spaced = true; }
+      if (this.pos >= end) return null;
+      const c = src.charCodeAt(this.pos);
+      const c1 = this.pos + 1 < end ? src.charCodeAt(this.pos + 1) : 0;
+      // MySQL versioned comment `/*!50000 code */`: the content is code, the markers are space.
+      if (c === 47 && c1 === 42 && this.pos + 2 < end && src.charCodeAt(this.pos + 2) === 33) {
+        this.pos += 3;
+        while (this.pos < end && isDigit(src.charCodeAt(this.pos))) this.pos++;
+        this.versioned++;
+        spaced = true;
+        continue;
+      }
+      if (this.versioned > 0 && c === 42 && c1 === 47) { this.pos += 2; this.versioned--; spaced = true; continue; }
+      if (c === 47 && c1 === 42) {
+        const close = src.indexOf('*/', this.pos + 2);
+        if (close >= 0 && close + 2 <= end) {
+          // A closed inline comment is only a separator unless it ends the input.
+          const after = close + 2;
+          let p = after;
+          while (p < end && isSpace(src.charCodeAt(p))) p++;
+          if (p < end) { this.pos = after; spaced = true; continue; }
+          const tok: SqlToken = { type: 'c', text: src.slice(this.pos, after), start: this.pos, end: after, spaced };
+          this.pos = end;
+          return tok;
+        }
+        const tok: SqlToken = { type: 'c', text: src.slice(this.pos, end), start: this.pos, end, open: true, spaced };
+        this.pos = end;
+        return tok;
+      }
+      break;
+    }
+    const start = this.pos;
+    const c = src.charCodeAt(start);
+    const c1 = start + 1 < end ? src.charCodeAt(start + 1) : 0;
+    // Line comments: `-- ` (any dialect), `#` (MySQL) but not the `#>` / `#>>` JSON operators.
+    if ((c === 45 && c1 === 45) || (c === 35 && c1 !== 62)) {
+      let p = start;
+      while (p < end && src.charCodeAt(p) !== 10) p++;
+      this.pos = p;
+      return { type: 'c', text: src.slice(start, p), start, end: p, spaced };
+    }
+    if (c === 39 || c === 34) return this.readString(start + 1, c, start, spaced);
+    if (c === 96) { // backtick identifier
+      let p = start + 1;
+      while (p < end && src.charCodeAt(p) !== 96) p++;
+      this.pos = Math.min(p + 1, end);
+      return { type: 'b', text: src.slice(start + 1, p).toLowerCase(), start, end: this.pos, spaced };
+    }
+    if (isDigit(c) || (c === 46 && isDigit(c1))) return this.readNumber(start, spaced);
+    if (c === 64) { // @var, @@var, @'quoted'
+      let p = start + 1;
+      if (p < end && src.charCodeAt(p) === 64) p++;
+      while (p < end && (isWordPart(src.charCodeAt(p)) || src.charCodeAt(p) === 46)) p++;
+      if (p > start + 1 && !(p === start + 2 && src.charCodeAt(start + 1) === 64)) {
+        this.pos = p;
+        return { type: 'v', text: src.slice(start, p).toLowerCase(), start, end: p, spaced };
+      }
+    }
+    if (isWordStart(c)) {
+      let p = start + 1;
+      while (p < end) {
+        const d = src.charCodeAt(p);
+        if (isWordPart(d)) { p++; continue; }
+        // Qualified names `schema.table.fn` stay one identifier.
+        if (d === 46 && p + 1 < end && isWordStart(src.charCodeAt(p + 1))) { p += 2; continue; }
+        break;
+      }
+      const word = src.slice(start, p).toLowerCase();
+      // String prefixes: N'..', E'..', X'..', B'..', _utf8'..'
+      const q = p < end ? src.charCodeAt(p) : 0;
+      if (q === 39 && (word === 'n' || word === 'e' || word === 'x' || word === 'b' || word.startsWith('_'))) {
+        return this.readString(p + 1, q, start, spaced);
+      }
+      this.pos = p;
+      const type = wordType(word);
+      if (q === 40 && (type === 'b' || type === 'k')) return { type: 'f', text: word, start, end: p, spaced };
+      return { type, text: word, start, end: p, spaced };
+    }
+    for (const op of OPS_BY_FIRST.get(src[start]!) ?? []) {
+      if (src.startsWith(op, start) && start + op.length <= end) {
+        this.pos = start + op.length;
+        const type: SqlTokenType = LOGICAL.has(op) ? 'L' : COMPARISON_OPS.has(op) ? 'C' : 'A';
+        return { type, text: op, start, end: this.pos, spaced };
+      }
+    }
+    this.pos = start + 1;
+    const ch = src[start]!;
+    return { type: PUNCT.has(ch) ? (ch as SqlTokenType) : 'x', text: ch, start, end: this.pos, spaced };
+  }
+
+  private readString(from: number, quote: number, start: number, spaced: boolean): SqlToken {
+    const src = this.src;
+    const end = this.limit;
+    let p = from;
+    while (p < end) {
+      const d = src.charCodeAt(p);
+      if (d === 92) { p += 2; continue; } // backslash escape (MySQL default)
+      if (d === quote) {
+        if (p + 1 < end && src.charCodeAt(p + 1) === quote) { p += 2; continue; } // doubled quote
+        this.pos = p + 1;
+        return { type: 's', text: src.slice(from, p), start, end: p + 1, spaced };
+      }
+      p++;
+    }
+    this.pos = end;
+    return { type: 's', text: src.slice(from, end), start, end, open: true, spaced };
+  }
+
+  private readNumber(start: number, spaced: boolean): SqlToken {
+    const src = this.src;
+    const end = this.limit;
+    let p = start;
+    const c1 = p + 1 < end ? src.charCodeAt(p + 1) | 32 : 0;
+    if (src.charCodeAt(p) === 48 && (c1 === 120 || c1 === 98)) { // 0x.. / 0b..
+      p += 2;
+      while (p < end && /[0-9a-fA-F]/.test(src[p]!)) p++;
+    } else {
+      while (p < end && isDigit(src.charCodeAt(p))) p++;
+      if (p < end && src.charCodeAt(p) === 46) { p++; while (p < end && isDigit(src.charCodeAt(p))) p++; }
+      if (p < end && (src.charCodeAt(p) | 32) === 101) {
+        let q = p + 1;
+        if (q < end && (src.charCodeAt(q) === 43 || src.charCodeAt(q) === 45)) q++;
+        if (q < end && isDigit(src.charCodeAt(q))) { p = q; while (p < end && isDigit(src.charCodeAt(p))) p++; }
+      }
+    }
+    // `1union`, `1or`: MySQL reads a number followed by a word as two tokens, so we do too.
+    this.pos = p;
+    return { type: 'n', text: src.slice(start, p), start, end: p, spaced };
+  }
+}

@@ -1,0 +1,208 @@
+/** XSS detector: finds executing tags, event handlers, script URLs, attribute and JS-string break-outs and template sinks in a value. */
+import { decodeEntities, scanTags, type HtmlTag } from './html-tokenizer.ts';
+import type { Detection } from './sqli.ts';
+
+export type { Detection } from './sqli.ts';
+
+/** Only the first characters of a value are examined (bounded, linear work). */
+export const XSS_MAX_INPUT = 16384;
+const MAX_MATCHED = 160;
+
+/** Elements that run script or load a document/plugin/base URL just by being there. */
+const EXEC_TAGS = new Set(['script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'vmlframe', 'import', 'portal', 'listener', 'handler']);
+/** Attributes whose value is fetched or navigated to. */
+const URL_ATTRS = new Set(['href', 'xlink:href', 'src', 'action', 'formaction', 'data', 'background', 'poster', 'lowsrc', 'dynsrc',
+  'codebase', 'to', 'from', 'values', 'by', 'content', 'ping', 'cite', 'longdesc', 'manifest', 'archive', 'classid', 'srcset', 'code', 'movie']);
+/** DOM event names, for handlers written outside a tag (attribute-context injection). */
+const EVENTS = new Set(('abort afterprint animationend animationiteration animationstart auxclick beforecopy beforecut beforeinput ' +
+  'beforepaste beforeprint beforeunload begin blur bounce canplay canplaythrough change click close contextmenu copy cuechange cut ' +
+  'dblclick drag dragend dragenter dragleave dragover dragstart drop durationchange emptied end ended error finish focus focusin focusout ' +
+  'formdata fullscreenchange hashchange input invalid keydown keypress keyup load loadeddata loadedmetadata loadend loadstart message ' +
+  'mousedown mouseenter mouseleave mousemove mouseout mouseover mouseup mousewheel offline online pagehide pageshow paste pause play playing ' +
+  'pointercancel pointerdown pointerenter pointerleave pointermove pointerout pointerover pointerup popstate progress ratechange readystatechange ' +
+  'repeat reset resize scroll scrollend search seeked seeking select selectionchange selectstart show stalled start storage submit suspend ' +
+  'timeupdate toggle touchend touchmove touchstart transitioncancel transitionend transitionrun transitionstart unload volumechange waiting ' +
+  'wheel activate beforeactivate beforedeactivate deactivate filterchange propertychange help losecapture move moveend movestart ' +
+  'webkitanimationend webkittransitionend zoom').split(' '));
+const SCRIPT_MIME = /^(text\/html|image\/svg\+xml|application\/xhtml\+xml|text\/xml|application\/xml|text\/(?:java|ecma|vb)script|application\/(?:x-)?(?:java|ecma)script)\b/;
+
+/**
+ * Returns a detection when `value` contains markup or script that a browser would run if the
+ * value were reflected into HTML (text, attribute, URL or inline-script context); null otherwise.
+ */
+export function detectXss(value: string): Detection | null {
+  if (value.length < 4) return null;
+  let src = value.length > XSS_MAX_INPUT ? value.slice(0, XSS_MAX_INPUT) : value;
+  if (src.indexOf('\0') >= 0) src = src.replace(/\0/g, '');
+  // Full-width angle brackets become real ones once an application NFKC-normalises the value.
+  if (src.indexOf('\uff1c') >= 0) src = src.replace(/\uff1c/g, '<').replace(/\uff1e/g, '>');
+  if (src.indexOf('<') >= 0) {
+    const hit = findTag(src);
+    if (hit) return hit;
+  }
+  const lower = src.toLowerCase();
+  return scriptUrl(src, lower) ?? attributeBreakout(src, lower) ?? jsStringBreakout(src) ?? templateOrSink(src, lower);
+}
+
+function found(src: string, start: number, end: number, reason: string): Detection {
+  return { matched: src.slice(start, Math.min(end, start + MAX_MATCHED)), reason: `xss: ${reason}` };
+}
+
+function findTag(src: string): Detection | null {
+  let hit: Detection | null = null;
+  scanTags(src, (tag) => {
+    hit = checkTag(src, tag);
+    return hit !== null;
+  });
+  return hit;
+}
+
+function checkTag(src: string, tag: HtmlTag): Detection | null {
+  if (tag.closing) {
+    return tag.local === 'script' ? found(src, tag.start, tag.end, 'closes a script element (script-context break-out)') : null;
+  }
+  if (EXEC_TAGS.has(tag.local)) return found(src, tag.start, tag.end, `<${tag.name}> element executes or loads content`);
+  for (const a of tag.attrs) {
+    if (/^on[a-z_-]{3,}$/.test(a.name)) return found(src, a.start, a.end, `event handler attribute ${a.name} in <${tag.name}>`);
+    if (URL_ATTRS.has(a.name) && a.value && isScriptUrl(a.value)) return found(src, a.start, a.end, `script URL in ${a.name} of <${tag.name}>`);
+    if (a.name === 'srcdoc' && /[<&]/.test(a.value)) return found(src, a.start, a.end, `markup in srcdoc of <${tag.name}>`);
+    if (a.name === 'style' && dangerousCss(decodeEntities(a.value))) return found(src, a.start, a.end, `script-running CSS in style of <${tag.name}>`);
+    if (a.name === 'attributename' && /^\s*on|^\s*(xlink:)?href\s*$/i.test(a.value)) return found(src, a.start, a.end, `SVG animation of ${a.value} in <${tag.name}>`);
+  }
+  if (tag.local === 'meta') {
+    const equiv = tag.attrs.find((a) => a.name === 'http-equiv');
+    if (equiv && /refresh|set-cookie|content-security-policy/i.test(equiv.value)) return found(src, tag.start, tag.end, `<meta http-equiv=${equiv.value}>`);
+  }
+  if (tag.local === 'link' && tag.attrs.some((a) => a.name === 'href' && a.value.trim())) return found(src, tag.start, tag.end, '<link> loads an external resource');
+  if (tag.local === 'style') {
+    const close = src.toLowerCase().indexOf('</style', tag.end);
+    const css = src.slice(tag.end, close < 0 ? Math.min(src.length, tag.end + 4096) : close);
+    if (dangerousCss(decodeEntities(css))) return found(src, tag.start, close < 0 ? src.length : close, '<style> with script-running CSS');
+  }
+  return null;
+}
+
+/** CSS that runs script or loads a stylesheet/binding: expression(), javascript: urls, -moz-binding, behavior, @import. */
+function dangerousCss(css: string): boolean {
+  // CSS escapes (`\6a`, `\j`) and comments are removed the way a CSS parser would see through them.
+  const plain = css
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\\([0-9a-fA-F]{1,6})\s?/g, (_m, h: string) => String.fromCodePoint(Math.min(parseInt(h, 16), 0x10ffff) || 0x20))
+    .replace(/\\(.)/g, '$1')
+    .replace(/[\s\u0000-\u001f]+/g, '')
+    .toLowerCase();
+  return /expression\(|-moz-binding|behavior:|@import|url\((?:['"])?(?:javascript|vbscript|livescript):|url\((?:['"])?data:(?:text\/html|image\/svg)/.test(plain);
+}
+
+/** Browser view of a URL: entities decoded, leading controls/space dropped, tabs and newlines removed. */
+function urlView(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  return decodeEntities(raw).replace(/^[\u0000-\u0020]+/, '').replace(/[\t\n\r\u0000]/g, '').toLowerCase();
+}
+
+function isScriptUrl(raw: string): boolean {
+  const v = urlView(raw.length > 512 ? raw.slice(0, 512) : raw);
+  if (/^(?:java|vb|live)script:|^mocha:/.test(v)) return true;
+  if (v.startsWith('data:')) return SCRIPT_MIME.test(v.slice(5).trimStart());
+  return false;
+}
+
+/** Code after `javascript:` — a call, assignment, template, or punctuation start; not prose like "JavaScript: The Good Parts". */
+function jsLike(rest: string): boolean {
+  const s = rest.replace(/^(?:\s|\/\*[\s\S]*?\*\/)+/, '');
+  if (s === '') return false;
+  if (/^(?:\/\/|[([{'"`!+\-~\\%])/.test(s)) return true;
+  return /^(?:void|new|typeof|with|throw|if|for|while|var|let|const|function|delete|return)\b|^[\w$.[\]'"]{1,80}\s*[(`=]/.test(s);
+}
+
+/** `javascript:`/`vbscript:` followed by code, or a `data:` URL of an HTML/SVG/script type, anywhere in the value. */
+function scriptUrl(src: string, lower: string): Detection | null {
+  if (!/script|data|&#|&[a-z]{2,8};|[\t\n\r]/.test(lower)) return null;
+  const hasObfuscation = /&#|&[a-z]{2,8};|[\t\n\r]/.test(lower);
+  const view = hasObfuscation ? decodeEntities(src).replace(/[\t\n\r]/g, '') : src;
+  const lv = hasObfuscation ? view.toLowerCase() : lower;
+  const re = /(?:java|vb|live)script\s*:|data\s*:/g;
+  for (let m = re.exec(lv); m; m = re.exec(lv)) {
+    const before = m.index > 0 ? lv.charCodeAt(m.index - 1) : 32;
+    if ((before >= 97 && before <= 122) || (before >= 48 && before <= 57)) continue;
+    const rest = view.slice(m.index + m[0].length, m.index + m[0].length + 200);
+    if (m[0].startsWith('data')) {
+      if (SCRIPT_MIME.test(rest.trimStart().toLowerCase())) return found(view, m.index, m.index + m[0].length + 40, 'data: URL of an HTML/SVG/script type');
+      continue;
+    }
+    if (jsLike(rest)) return found(view, m.index, m.index + m[0].length + 60, `${m[0].replace(/\s/g, '')} URL with code`);
+    // A scheme spelled with entities or control characters is an evasion whatever follows it.
+    if (hasObfuscation && lower.indexOf(m[0]) < 0) return found(view, m.index, m.index + m[0].length + 60, `obfuscated ${m[0].replace(/\s/g, '')} URL`);
+  }
+  return null;
+}
+
+/**
+ * An event handler outside any tag: after a quote that ends the attribute (`" onmouseover="…`),
+ * or in an unquoted attribute (`x onfocus=alert(1)`) when the name is a DOM event and the value is code.
+ */
+function attributeBreakout(src: string, lower: string): Detection | null {
+  if (lower.indexOf('on') < 0 || lower.indexOf('=') < 0) return null;
+  const re = /(^|[\s"'`/;,])on([a-z]{3,40})\s*=\s*/g;
+  for (let m = re.exec(lower); m; m = re.exec(lower)) {
+    const at = m.index + m[1]!.length;
+    let b = at - 1;
+    while (b >= 0 && /[\s/]/.test(lower[b]!)) b--;
+    const afterQuote = b >= 0 && /["'`]/.test(lower[b]!);
+    const valueStart = m.index + m[0].length;
+    const rest = src.slice(valueStart, valueStart + 200);
+    if (afterQuote && (EVENTS.has(m[2]!) || jsLike(rest.replace(/^["'`]/, '')))) {
+      return found(src, b, valueStart + 40, `attribute break-out with event handler on${m[2]}`);
+    }
+    if (EVENTS.has(m[2]!) && jsLike(rest.replace(/^["'`]/, ''))) return found(src, at, valueStart + 40, `event handler on${m[2]} with code`);
+  }
+  return null;
+}
+
+const CALL_AFTER_QUOTE = /\s*[;,+\-*/|&^%?:)\]}][\s;,+\-*/|&^%?:)\]}]*(?:(?:new|void|typeof|await|throw)\s+)?([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[[^\]\n]{0,64}\]){0,8})\s*([(`])/y;
+
+/** In a JS string: the first quote of a kind ends it; an operator then a call that is closed and terminated forms script. */
+function jsStringBreakout(src: string): Detection | null {
+  for (const q of ["'", '"', '`']) {
+    const i = src.indexOf(q);
+    if (i < 0) continue;
+    CALL_AFTER_QUOTE.lastIndex = i + 1;
+    const m = CALL_AFTER_QUOTE.exec(src);
+    if (!m) continue;
+    const open = CALL_AFTER_QUOTE.lastIndex - 1;
+    if (m[2] === '`') return found(src, i, open + 20, `JS string break-out with tagged template ${m[1]}\``);
+    const close = matchingParen(src, open);
+    if (close < 0) continue;
+    const after = src.slice(close + 1, close + 12);
+    if (/^\s*(?:$|\/\/|<!--|<\/|[;+\-*/|&,)}\]'"`])/.test(after)) return found(src, i, close + 1, `JS string break-out calling ${m[1]}()`);
+  }
+  return null;
+}
+
+function matchingParen(src: string, open: number): number {
+  let depth = 0;
+  const end = Math.min(src.length, open + 400);
+  for (let p = open; p < end; p++) {
+    const c = src[p];
+    if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return p;
+  }
+  return -1;
+}
+
+/** AngularJS-style template expressions reaching Function, and values that are themselves DOM sink code. */
+function templateOrSink(src: string, lower: string): Detection | null {
+  const t = lower.indexOf('{{');
+  if (t >= 0) {
+    const close = lower.indexOf('}}', t + 2);
+    const body = lower.slice(t + 2, close < 0 ? Math.min(lower.length, t + 400) : close);
+    if (/constructor|\$eval|\$on\b|\$emit|\b(?:alert|prompt|confirm|eval|fetch|import)\s*\(/.test(body)) return found(src, t, close < 0 ? t + 80 : close + 2, 'template expression reaching script');
+  }
+  const code = lower.length > 400 ? lower.slice(0, 400) : lower;
+  // Comments and the spaces around member access are invisible to JS: `document /*x*/ . cookie`.
+  const compact = /\/\*|\s/.test(code) ? code.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\s*([.[\]()=`])\s*/g, '$1').trimStart() : code;
+  if (/^[\w$.[\]()]{0,80}\.(?:call|apply|bind)`|^\[\]\.\w+\.call\b/.test(compact)) return found(src, 0, 60, 'tagged-template call gadget');
+  const m = /^(?:\(?document\)?(?:\.|\[['"])(?:cookie|domain|location)\b(?!\s*\w)|document\.write(?:ln)?\(|window\.location\b(?!\s*\w)|(?:top|self|parent|window)\[['"`]|[\w$.]+\.(?:inner|outer)html=|eval\(|settimeout\(['"`]|new\s*function\()/.exec(compact);
+  if (m) return found(src, 0, m[0].length + 40, 'value is DOM sink code');
+  return null;
+}

@@ -42,6 +42,10 @@ export const FINDING_CODES = {
   multipart_nested: 'a part that is itself multipart',
   multipart_too_many_parts: 'more parts than maxParts (the rest are not inspected)',
   multipart_type_unusual: 'a multipart type other than multipart/form-data',
+  body_charset_sniffed: 'a UTF-16/32 body (BOM or NUL pattern) without a matching charset; decoded for inspection',
+  body_content_encoding: 'a compressed request body (gzip/deflate/br); inspected after inflating',
+  body_decompression_failed: 'a compressed body that does not inflate, or an unknown coding: NOT inspected',
+  body_decompression_limit: 'a compressed body inflating past maxInflated: NOT inspected',
 } as const;
 export type FindingCode = keyof typeof FINDING_CODES;
 
@@ -58,6 +62,8 @@ export interface ViewLimits {
   maxRawBody?: number;
   /** Distinct findings kept. */
   maxFindings?: number;
+  /** Bytes a compressed body may inflate to for inspection. */
+  maxInflated?: number;
 }
 
 export const DEFAULT_VIEW_LIMITS: Required<ViewLimits> = {
@@ -67,6 +73,7 @@ export const DEFAULT_VIEW_LIMITS: Required<ViewLimits> = {
   maxFileBytes: 64 * 1024,
   maxRawBody: 1024 * 1024,
   maxFindings: 64,
+  maxInflated: 1024 * 1024,
 };
 
 export interface RequestView {
@@ -212,6 +219,7 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits): Requ
   }
 
   const contentTypes: string[] = [];
+  let contentEncoding: string | undefined;
   const headers = input.headers;
   for (let i = 0; i < headers.length; i++) {
     const [rawName, value] = headers[i];
@@ -227,13 +235,15 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits): Requ
       }
     } else if (name === 'content-type') {
       contentTypes.push(value);
+    } else if (name === 'content-encoding') {
+      contentEncoding = contentEncoding === undefined ? value : contentEncoding + ', ' + value;
     }
   }
 
   const body = input.body;
   if (input.bodyTruncated) v.finding('body_truncated', 'body longer than the inspection limit; only the start was inspected', 'body_raw');
   if (body !== null && body.length > 0) {
-    const { text } = inspectBody(body, contentTypes, lim, v);
+    const { text } = inspectBody(body, contentTypes, lim, v, contentEncoding);
     v.add('body_raw', null, text.length > lim.maxRawBody ? text.slice(0, lim.maxRawBody) : text);
   } else if (contentTypes.length > 1) {
     v.finding('content_type_multiple', `${contentTypes.length} Content-Type headers`, 'headers:content-type');

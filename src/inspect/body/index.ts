@@ -1,7 +1,8 @@
 /** Body inspection entry: picks the parser by Content-Type (and by content when the declared type lies), feeds a sink. */
 
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { Finding } from '../../types.ts';
-import { decodeBody, parseContentType, type ContentTypeInfo } from './content-type.ts';
+import { decodeBody, parseContentType, sniffUnicode, type ContentTypeInfo } from './content-type.ts';
 import { looksJson, readJson } from './json.ts';
 import { readMultipart } from './multipart.ts';
 import { looksUrlencoded, parseUrlencoded } from './urlencoded.ts';
@@ -32,6 +33,8 @@ export interface BodyLimits {
   maxDepth: number;
   maxParts: number;
   maxFileBytes: number;
+  /** Most bytes a compressed body may inflate to for inspection. */
+  maxInflated: number;
 }
 
 export interface BodyResult {
@@ -50,7 +53,7 @@ function readForm(text: string, limits: BodyLimits, sink: BodySink): number {
 }
 
 function readJsonBody(text: string, limits: BodyLimits, sink: BodySink): boolean {
-  const outcome = readJson(text, limits.maxDepth, {
+  const outcome = readJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, limits.maxDepth, {
     leaf: (path, value) => sink.jsonLeaf(path, value),
     key: (path, key) => sink.jsonKey(path, key),
   });
@@ -74,16 +77,72 @@ function readXmlBody(text: string, limits: BodyLimits, sink: BodySink): boolean 
 }
 
 /**
+ * Undo a request Content-Encoding (gzip, deflate, br) for inspection, bounded by `max` bytes: some
+ * backends (Express body-parser) inflate request bodies. Null when it cannot be read (finding given).
+ */
+function inflate(body: Buffer, encoding: string, max: number, sink: BodySink): Buffer | null {
+  const codings = encoding.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return body;
+  sink.finding('body_content_encoding', `request body is ${codings.join(', ').slice(0, 40)}-encoded; inspected after decoding`, 'headers:content-encoding');
+  let out = body;
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const c = codings[i];
+    try {
+      if (c === 'gzip' || c === 'x-gzip') out = gunzipSync(out, { maxOutputLength: max });
+      else if (c === 'br') out = brotliDecompressSync(out, { maxOutputLength: max });
+      else if (c === 'deflate') {
+        try {
+          out = inflateSync(out, { maxOutputLength: max });
+        } catch (e) {
+          if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw e;
+          out = inflateRawSync(out, { maxOutputLength: max });
+        }
+      } else {
+        sink.finding('body_decompression_failed', `unknown Content-Encoding ${c.slice(0, 30)}: body not inspected`, 'headers:content-encoding');
+        return null;
+      }
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        sink.finding('body_decompression_limit', `body inflates past ${max} bytes: not inspected`, 'headers:content-encoding');
+      } else {
+        sink.finding('body_decompression_failed', `body does not decode as ${c}: not inspected`, 'headers:content-encoding');
+      }
+      return null;
+    }
+  }
+  return out;
+}
+
+/**
  * Parse a request body for inspection. The declared type decides the parser; a body that does not
  * parse as its declared type is a finding (`json_invalid`, `xml_invalid`, `body_not_declared_type`)
  * and is then also read as what it looks like (JSON or form), so a backend that ignores
  * Content-Type cannot be reached around the inspection. Never throws, never touches `body`.
  */
-export function inspectBody(body: Buffer, contentTypes: readonly string[], limits: BodyLimits, sink: BodySink): BodyResult {
+export function inspectBody(
+  original: Buffer,
+  contentTypes: readonly string[],
+  limits: BodyLimits,
+  sink: BodySink,
+  contentEncoding?: string,
+): BodyResult {
   const findings: Finding[] = [];
   const ct = parseContentType(contentTypes, findings);
   for (const f of findings) sink.finding(f.code, f.message, f.target);
-  const text = decodeBody(body, ct.charset);
+  let body = original;
+  if (contentEncoding !== undefined) {
+    const inflated = inflate(original, contentEncoding, limits.maxInflated, sink);
+    if (inflated === null) return { contentType: ct, text: decodeBody(original, 'latin1') };
+    body = inflated;
+  }
+  let text: string;
+  const sniffed = ct.charset === undefined || ct.charset === 'utf-8' || ct.charset === 'utf8' ? sniffUnicode(body) : undefined;
+  if (sniffed !== undefined && ct.kind !== 'multipart') {
+    sink.finding('body_charset_sniffed', `body is ${sniffed} without declaring it`, 'body_raw');
+    text = decodeBody(body, sniffed);
+  } else {
+    text = decodeBody(body, ct.charset);
+  }
   if (body.length === 0) return { contentType: ct, text };
 
   switch (ct.kind) {

@@ -5,18 +5,11 @@ import { percentDecode } from './transforms/percent.ts';
 /**
  * Resolve `.` and `..` segments, collapse repeated slashes and turn backslashes into slashes.
  * Does not percent-decode. An absolute path never climbs above `/`; a relative one keeps its
- * leading `..` (they are what a traversal looks like). A trailing slash is kept.
+ * leading `..` (they are what a traversal looks like). A trailing slash is kept. `..;x` counts as
+ * `..` (Java servers strip path parameters before resolving).
  */
 export function normalizeSlashes(input: string): string {
-  if (
-    input.indexOf('\\') < 0 &&
-    input.indexOf('//') < 0 &&
-    input.indexOf('/.') < 0 &&
-    !input.startsWith('./') &&
-    !input.startsWith('../') &&
-    input !== '.' &&
-    input !== '..'
-  ) {
+  if (input.indexOf('\\') < 0 && input.indexOf('//') < 0 && input.indexOf('/.') < 0 && !input.startsWith('.')) {
     return input;
   }
   const s = input.replaceAll('\\', '/');
@@ -25,7 +18,12 @@ export function normalizeSlashes(input: string): string {
   const last = parts[parts.length - 1];
   const trailing = parts.length > 1 && (last === '' || last === '.' || last === '..');
   const stack: string[] = [];
-  for (const part of parts) {
+  for (let part of parts) {
+    // `..;x` and `.;x`: Tomcat/Jetty drop path parameters before resolving dot segments.
+    if (part.length > 1 && part.charCodeAt(0) === 46 && part.indexOf(';') > 0) {
+      const head = part.slice(0, part.indexOf(';'));
+      if (head === '.' || head === '..') part = head;
+    }
     if (part === '' || part === '.') continue;
     if (part === '..') {
       if (stack.length > 0 && stack[stack.length - 1] !== '..') stack.pop();

@@ -148,6 +148,28 @@ class ViewBuilder implements BodySink {
     return true;
   }
 
+  /**
+   * For every argument name sent more than once, one more `args` target holds the values joined
+   * with `,` (how ASP.NET and some frameworks read them), so an attack split across duplicates is
+   * seen whole. Individual values stay as they are.
+   */
+  joinDuplicates(): void {
+    const args = this.byCollection.get('args');
+    if (args === undefined || args.length < 2) return;
+    const byName = new Map<string, string[]>();
+    let dup = false;
+    for (const t of args) {
+      const list = byName.get(t.key);
+      if (list === undefined) byName.set(t.key, [t.value]);
+      else if (list.length < 64) {
+        list.push(t.value);
+        dup = true;
+      }
+    }
+    if (!dup) return;
+    for (const [name, values] of byName) if (values.length > 1) this.add('args', name, values.join(','));
+  }
+
   // --- BodySink -----------------------------------------------------------
   field(name: string, value: string): boolean {
     return this.arg('args_post', name, value, true);
@@ -249,6 +271,7 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits): Requ
     v.finding('content_type_multiple', `${contentTypes.length} Content-Type headers`, 'headers:content-type');
   }
 
+  v.joinDuplicates();
   return { targets: v.targets, findings: v.findings, byCollection: v.byCollection };
 }
 

@@ -20,7 +20,7 @@ t.test('GET: singletons, path, query args with duplicates in order', async (t) =
   t.same(values(v, 'path'), ['/shop/cart']);
   t.same(targetsOf(v, 'path_segments').map((x) => x.value), ['shop', 'items', '.', '..', 'cart']);
   t.same(values(v, 'query_raw'), ['q=a+b%20c&q=%27x&empty=&flag']);
-  t.same(values(v, 'args:q'), ['a b c', "'x"], 'both values, decoded once, in order');
+  t.same(values(v, 'args:q'), ['a b c', "'x", "a b c,'x"], 'both values, decoded once, in order, then joined');
   t.same(values(v, 'args_get:q'), ['a b c', "'x"]);
   t.same(values(v, 'args:empty'), ['']);
   t.same(values(v, 'args:flag'), ['']);
@@ -66,6 +66,15 @@ t.test('query findings: invalid %, invalid UTF-8, double encoding, control chars
   t.same(codes(crlf), ['ctl_chars']);
 });
 
+t.test('parameter pollution: duplicates across query and body are also seen joined', async (t) => {
+  const v = buildRequestView(req({
+    method: 'POST', url: '/item?id=1/*&id=*/union/*',
+    headers: [['content-type', 'application/x-www-form-urlencoded']], body: 'id=*/select+1',
+  }));
+  t.same(values(v, 'args:id'), ['1/*', '*/union/*', '*/select 1', '1/*,*/union/*,*/select 1']);
+  t.same(values(v, 'args_get:id'), ['1/*', '*/union/*'], 'args_get / args_post keep only the single values');
+});
+
 t.test('cookies: every pair of every Cookie header', async (t) => {
   const v = buildRequestView(req({ headers: [['Cookie', 'sid=abc; theme="dark"'], ['cookie', 'sid=evil; lonely']] }));
   t.same(targetsOf(v, 'cookies').map((x) => [x.key, x.value]), [['sid', 'abc'], ['theme', 'dark'], ['sid', 'evil'], ['', 'lonely']]);
@@ -79,10 +88,10 @@ t.test('urlencoded body: args and args_post, query args stay args_get', async (t
     headers: [['Content-Type', 'application/x-www-form-urlencoded; charset=UTF-8']],
     body: 'user=admin%27--&pass=p%40ss+word&user=second',
   }));
-  t.same(values(v, 'args:user'), ["admin'--", 'second']);
+  t.same(values(v, 'args:user'), ["admin'--", 'second', "admin'--,second"]);
   t.same(values(v, 'args_post:pass'), ['p@ss word']);
   t.same(values(v, 'args_get:next'), ['/home']);
-  t.same(targetsOf(v, 'args').map((x) => x.key), ['next', 'user', 'pass', 'user'], 'query first, then body, in order');
+  t.same(targetsOf(v, 'args').map((x) => x.key), ['next', 'user', 'pass', 'user', 'user'], 'query first, then body, in order, then joins');
   t.same(values(v, 'body_raw'), ['user=admin%27--&pass=p%40ss+word&user=second']);
   t.same(v.findings, []);
 });

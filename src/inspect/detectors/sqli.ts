@@ -207,15 +207,22 @@ function closeParen(t: SqlToken[], i: number): number {
 function isAttackCall(t: SqlToken[], i: number): boolean {
   const tok = t[i];
   if (!tok || tok.type !== 'f' || !ATTACK_FUNCTIONS.has(tok.text) || t[i + 1]?.type !== '(') return false;
-  // `Sleep (8 hours)`: a spaced parenthesis holding words is prose, not arguments.
-  return !t[i + 1]!.spaced || !hasWords(t, i + 1);
+  // `Sleep (8 hours)`, `sleep(less) podcast`: words as arguments or after the call are prose.
+  const after = t[closeParen(t, i + 1) + 1];
+  if (after && (after.type === 'b' || after.type === 'k' || after.type === 'x')) return false;
+  return !hasWords(t, i + 1);
 }
 
-/** True when the parenthesised group opened at `i` contains identifiers or unknown characters. */
+/** True when the parenthesised group opened at `i` holds identifiers or unknown characters but no subquery. */
 function hasWords(t: SqlToken[], i: number): boolean {
   const end = closeParen(t, i);
-  for (let k = i + 1; k < end; k++) if (t[k]!.type === 'b' || t[k]!.type === 'x') return true;
-  return false;
+  let words = false;
+  for (let k = i + 1; k < end; k++) {
+    const ty = t[k]!.type;
+    if (ty === 'S') return false;
+    if (ty === 'b' || ty === 'x') words = true;
+  }
+  return words;
 }
 function isSubselect(t: SqlToken[], i: number): boolean {
   let j = i;

@@ -141,6 +141,7 @@ const benign: string[] = [
   "Sleep (8 hours) is important",
   "Where are you from?",
   "sleep well",
+  "sleep(less) podcast",
   "He's 5' 10\" tall",
   "csrfmiddlewaretoken",
   "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abc-def_ghi",

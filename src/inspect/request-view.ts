@@ -99,6 +99,8 @@ class ViewBuilder implements BodySink {
   private readonly seenCodes = new Set<string>();
   private args = 0;
   private argsFull = false;
+  /** `args` targets whose names can repeat (query, form, multipart, XML); JSON paths are unique. */
+  private readonly repeatable: Target[] = [];
 
   constructor(private readonly limits: Required<ViewLimits>) {}
 
@@ -139,6 +141,7 @@ class ViewBuilder implements BodySink {
   arg(origin: 'args_get' | 'args_post', name: string, value: string, urlDecoded: boolean): boolean {
     if (!this.takeArg()) return false;
     this.add('args', name, value);
+    this.repeatable.push(this.targets[this.targets.length - 1]);
     this.add(origin, name, value);
     this.add('args_names', name, name);
     if (CTL_VALUE.test(value) || CTL_STRICT.test(name)) this.finding('ctl_chars', 'control characters in an argument', 'args:' + name);
@@ -154,8 +157,8 @@ class ViewBuilder implements BodySink {
    * seen whole. Individual values stay as they are.
    */
   joinDuplicates(): void {
-    const args = this.byCollection.get('args');
-    if (args === undefined || args.length < 2) return;
+    const args = this.repeatable;
+    if (args.length < 2) return;
     const byName = new Map<string, string[]>();
     let dup = false;
     for (const t of args) {
@@ -189,6 +192,7 @@ class ViewBuilder implements BodySink {
   xmlValue(path: string, value: string): boolean {
     if (!this.takeArg()) return false;
     this.add('args', path, value);
+    this.repeatable.push(this.targets[this.targets.length - 1]);
     this.add('args_post', path, value);
     this.add('xml', path, value);
     return true;
@@ -197,6 +201,7 @@ class ViewBuilder implements BodySink {
     this.add('args_names', path, name);
   }
   file(field: string, filename: string, content: string): void {
+    this.add('args_names', field, field);
     this.add('files', field, content);
     this.add('file_names', field, filename);
   }

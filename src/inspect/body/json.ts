@@ -21,31 +21,51 @@ export function readJson(text: string, maxDepth: number, sink: JsonSink): JsonOu
   } catch {
     return 'invalid';
   }
-  let outcome: JsonOutcome = 'ok';
-  const stack: Array<[string, unknown, number]> = [['', root, 0]];
-  while (stack.length > 0) {
-    const [path, node, depth] = stack.pop() as [string, unknown, number];
-    if (node !== null && typeof node === 'object') {
-      // Past maxDepth the walk goes on (it is iterative) but paths stop growing.
-      const capped = depth >= maxDepth;
-      if (capped) outcome = 'too_deep';
-      const prefix = capped ? path : path === '' ? '' : path + '.';
-      if (Array.isArray(node)) {
-        for (let i = node.length - 1; i >= 0; i--) stack.push([capped ? prefix : prefix + i, node[i], depth + 1]);
+  let tooDeep = false;
+  const leaf = (path: string, node: unknown): boolean =>
+    sink.leaf(path === '' ? '$' : path, typeof node === 'string' ? node : String(node));
+
+  // Past maxDepth: an explicit stack (no recursion), and paths stop growing.
+  const walkFlat = (top: object, path: string): boolean => {
+    const stack: unknown[] = [top];
+    while (stack.length > 0) {
+      const node = stack.pop();
+      if (node === null || typeof node !== 'object') {
+        if (!leaf(path, node)) return false;
+      } else if (Array.isArray(node)) {
+        for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
       } else {
-        const keys = Object.keys(node as object);
+        const keys = Object.keys(node);
         for (let i = keys.length - 1; i >= 0; i--) {
-          const k = keys[i];
-          stack.push([capped ? prefix : prefix + k, (node as Record<string, unknown>)[k], depth + 1]);
+          sink.key(path, keys[i]);
+          stack.push((node as Record<string, unknown>)[keys[i]]);
         }
-        for (const k of keys) sink.key(capped ? prefix : prefix + k, k);
       }
-      continue;
     }
-    const value = typeof node === 'string' ? node : String(node);
-    if (!sink.leaf(path || '$', value)) return 'stopped';
-  }
-  return outcome;
+    return true;
+  };
+
+  const walk = (node: unknown, path: string, depth: number): boolean => {
+    if (node === null || typeof node !== 'object') return leaf(path, node);
+    if (depth >= maxDepth) {
+      tooDeep = true;
+      return walkFlat(node, path);
+    }
+    const prefix = path === '' ? '' : path + '.';
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) if (!walk(node[i], prefix + i, depth + 1)) return false;
+      return true;
+    }
+    for (const k of Object.keys(node)) {
+      const p = prefix + k;
+      sink.key(p, k);
+      if (!walk((node as Record<string, unknown>)[k], p, depth + 1)) return false;
+    }
+    return true;
+  };
+
+  if (!walk(root, '', 0)) return 'stopped';
+  return tooDeep ? 'too_deep' : 'ok';
 }
 
 /** A cheap guess that a text is JSON (first non-space char opens an object or array). */

@@ -38,3 +38,8 @@ export function exclusionsCommand(io: Io = stdio): Command {
 
   return ex;
 }
+
+/** main.ts registration: `registerExclusions(program)`. */
+export function registerExclusions(program: Command): void {
+  program.addCommand(exclusionsCommand());
+}

@@ -21,3 +21,8 @@ export function modeCommand(io: Io = stdio): Command {
 
   return mode;
 }
+
+/** main.ts registration: `registerMode(program)`. */
+export function registerMode(program: Command): void {
+  program.addCommand(modeCommand());
+}

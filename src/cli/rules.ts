@@ -132,3 +132,8 @@ export function rulesCommand(io: Io = stdio): Command {
 
   return rules;
 }
+
+/** main.ts registration: `registerRules(program)`. */
+export function registerRules(program: Command): void {
+  program.addCommand(rulesCommand());
+}

@@ -4,12 +4,12 @@
  * Split one Cookie header into pairs. Separator is `;` (RFC 6265; what Django and Node read),
  * names and values are trimmed, a value wrapped in double quotes is unwrapped, a piece without
  * `=` becomes a pair with an empty name (Django does the same). Values are not percent-decoded:
- * that is left to the signatures' transforms.
+ * that is left to the signatures' transforms. At most `max` pairs are returned.
  */
-export function parseCookieHeader(header: string, out: Array<[string, string]> = []): Array<[string, string]> {
+export function parseCookieHeader(header: string, out: Array<[string, string]> = [], max = 10_000): Array<[string, string]> {
   let start = 0;
   const n = header.length;
-  while (start <= n) {
+  while (start <= n && out.length < max) {
     let end = header.indexOf(';', start);
     if (end < 0) end = n;
     const piece = header.slice(start, end);

@@ -17,6 +17,7 @@ export const FINDING_CODES = {
   multi_encoding: 'a value is still percent-encoded after the one decode a backend does (≥ 2 layers)',
   ctl_chars: 'control characters in a path, argument name, cookie or header',
   args_too_many: 'more arguments than the view reads (the rest are not inspected)',
+  targets_too_many: 'one collection (names, cookies, headers, ...) holds more than 2 × maxArgs targets (the rest are not inspected)',
   body_truncated: 'the body was longer than the inspection limit; only its start was inspected',
   content_type_multiple: 'several Content-Type headers, or several media types in one',
   content_type_invalid: 'Content-Type is not type/subtype or has malformed parameters',
@@ -101,15 +102,27 @@ class ViewBuilder implements BodySink {
   private argsFull = false;
   /** `args` targets whose names can repeat (query, form, multipart, XML); JSON paths are unique. */
   private readonly repeatable: Target[] = [];
+  /** Hard cap on any one collection (names, cookies, headers, ...), so no input makes the view unbounded. */
+  private readonly perCollection: number;
+  private readonly capped = new Set<string>();
 
-  constructor(private readonly limits: Required<ViewLimits>) {}
+  constructor(private readonly limits: Required<ViewLimits>) {
+    this.perCollection = 2 * limits.maxArgs;
+  }
 
   add(collection: string, key: string | null, value: string): void {
     const t: Target = { collection, key: key ?? '', name: key === null ? collection : collection + ':' + key, value };
-    this.targets.push(t);
     const list = this.byCollection.get(collection);
     if (list === undefined) this.byCollection.set(collection, [t]);
-    else list.push(t);
+    else if (list.length < this.perCollection) list.push(t);
+    else {
+      if (!this.capped.has(collection)) {
+        this.capped.add(collection);
+        this.finding('targets_too_many', `more than ${this.perCollection} ${collection} targets; the rest are not inspected`, collection);
+      }
+      return;
+    }
+    this.targets.push(t);
   }
 
   finding(code: string, message: string, target?: string): void {
@@ -123,6 +136,11 @@ class ViewBuilder implements BodySink {
       this.seenCodes.add(code);
       this.add('findings', code, code);
     }
+  }
+
+  private pushRepeatable(): void {
+    const last = this.targets[this.targets.length - 1];
+    if (last !== undefined && last.collection === 'args') this.repeatable.push(last);
   }
 
   /** Count one argument; false (and one `args_too_many`) once the limit is reached. */
@@ -141,7 +159,7 @@ class ViewBuilder implements BodySink {
   arg(origin: 'args_get' | 'args_post', name: string, value: string, urlDecoded: boolean): boolean {
     if (!this.takeArg()) return false;
     this.add('args', name, value);
-    this.repeatable.push(this.targets[this.targets.length - 1]);
+    this.pushRepeatable();
     this.add(origin, name, value);
     this.add('args_names', name, name);
     if (CTL_VALUE.test(value) || CTL_STRICT.test(name)) this.finding('ctl_chars', 'control characters in an argument', 'args:' + name);
@@ -192,7 +210,7 @@ class ViewBuilder implements BodySink {
   xmlValue(path: string, value: string): boolean {
     if (!this.takeArg()) return false;
     this.add('args', path, value);
-    this.repeatable.push(this.targets[this.targets.length - 1]);
+    this.pushRepeatable();
     this.add('args_post', path, value);
     this.add('xml', path, value);
     return true;
@@ -255,7 +273,7 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits): Requ
     v.add('headers_names', name, rawName);
     if (CTL_HEADER.test(value)) v.finding('ctl_chars', 'control characters in a header', 'headers:' + name);
     if (name === 'cookie') {
-      for (const [cn, cv] of parseCookieHeader(value)) {
+      for (const [cn, cv] of parseCookieHeader(value, [], 2 * lim.maxArgs + 1)) {
         v.add('cookies', cn, cv);
         v.add('cookie_names', cn, cn);
         if (CTL_STRICT.test(cv)) v.finding('ctl_chars', 'control characters in a cookie', 'cookies:' + cn);

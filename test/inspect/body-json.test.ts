@@ -50,7 +50,7 @@ t.test('1 MB JSON body is read within budget and args are capped', async (t) => 
   const v = buildRequestView(input);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   t.comment(`1 MB JSON view: ${ms.toFixed(1)} ms (shared machine: noisy)`);
-  t.ok(ms < 200, `${ms.toFixed(1)} ms`);
+  t.ok(ms < 1000, `${ms.toFixed(1)} ms (loose bound: catches super-linear work, not noise)`);
   t.equal(v.targets.filter((x) => x.collection === 'json').length, 5000);
   t.ok(v.findings.some((f) => f.code === 'args_too_many'));
 });

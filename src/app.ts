@@ -1,0 +1,154 @@
+/** buildApp(config, services): the proxy listener — context, rate limits, bounded body, inspection, forwarding, our error pages. */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { BulwarkConfig } from './config.ts';
+import { TrustedProxies } from './client-ip.ts';
+import { codeForStatus, WafError } from './errors.ts';
+import { renderErrorPage } from './pages.ts';
+import { hasBody, readBody } from './proxy/body.ts';
+import { contextHook, validRequestId } from './proxy/context.ts';
+import { forward } from './proxy/forward.ts';
+import { Router } from './proxy/routing.ts';
+import { Upstreams } from './proxy/upstreams.ts';
+import type { ServicePlugin, Services } from './services.ts';
+
+/** Register a service plugin on the root instance (not encapsulated), so its hooks cover the proxy route. */
+function open(plugin: ServicePlugin): ServicePlugin {
+  const wrapped = (async (instance, opts) => plugin(instance, opts)) as ServicePlugin;
+  (wrapped as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] = true;
+  (wrapped as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = plugin.name || 'service';
+  return wrapped;
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
+
+/** Build the proxy Fastify instance (not listening yet). */
+export async function buildApp(config: BulwarkConfig, services: Services): Promise<FastifyInstance> {
+  const { limits } = config;
+  const logger = services.logger;
+
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: !config.logging.requests, requestIdLogLabel: 'reqId' }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return validRequestId(h) ? h : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    trustProxy: false,
+    bodyLimit: Math.max(limits.maxBodyBytes, ...config.sites.flatMap((s) => [s.maxBodyBytes ?? 0, ...s.routes.map((r) => r.maxBodyBytes ?? 0)])),
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: 0,
+    serverFactory: (handler) => {
+      const server: Server = createServer(
+        {
+          maxHeaderSize: limits.maxHeaderBytes,
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          // How often Node checks the two timeouts above (default 30 s would let slowloris sit far longer).
+          connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs || 1000, limits.requestTimeoutMs || 1000) / 4))),
+          requireHostHeader: true,
+          insecureHTTPParser: false,
+        },
+        handler as (req: IncomingMessage, res: ServerResponse) => void,
+      );
+      server.maxHeadersCount = limits.maxHeaderCount + 1;
+      if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+      return server;
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      // Node's parser (llhttp) refused the request before Fastify saw it: CL+TE, bad chunking, bare LF, bad method...
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const requestId = randomUUID();
+      logger.info({ reqId: requestId, code: codeForStatus(status), parserError: err.code, peer: socket.remoteAddress }, 'refused a malformed request');
+      const page = renderErrorPage(status, { requestId }, undefined);
+      socket.end(
+        `HTTP/1.1 ${status} ${REASONS[status] ?? 'Bad Request'}\r\nContent-Type: ${page.contentType}\r\nContent-Length: ${Buffer.byteLength(page.body)}\r\n` +
+          `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${page.body}`,
+      );
+    },
+  });
+
+  const router = new Router(config);
+  const trusted = new TrustedProxies(config.trustedProxies);
+  const upstreams = new Upstreams(config, router.upstreams());
+  const stripResponseHeaders = new Set(config.proxy.stripResponseHeaders);
+  const inspectLimit = config.inspection.bodyLimit;
+
+  app.decorateRequest('waf', null as never);
+
+  // 1. onRequest: request context (id, client IP, site/route, limits, method allow-list).
+  app.addHook('onRequest', contextHook({ config, router, trusted }));
+
+  // 2. onRequest: rate limits and bans (issue 6) — reads request.waf.clientIp / site / route.
+  if (services.rateLimiter) await app.register(open(services.rateLimiter), { services });
+
+  // 3. Body: our own bounded reader for every Content-Type; the Buffer is what gets inspected and forwarded.
+  const readFor = async (request: FastifyRequest): Promise<Buffer> => {
+    const waf = request.waf;
+    const hard = waf.resolved.maxBodyBytes;
+    const limit = waf.resolved.bodyPolicy === 'reject' ? Math.min(hard, inspectLimit) : hard;
+    const body = await readBody(request.raw, limit);
+    waf.body = body;
+    waf.bodyTruncated = body.length > inspectLimit;
+    waf.inspectBody = waf.bodyTruncated ? body.subarray(0, inspectLimit) : body;
+    return body;
+  };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    readFor(request).then((b) => done(null, b), (e: Error) => done(e, undefined));
+  });
+  // Methods Fastify treats as bodyless (GET, HEAD, ...) still may carry a body: read it too, never leave it unread.
+  app.addHook('preValidation', async (request) => {
+    if (request.waf.body === null && hasBody(request.raw) && !request.raw.readableEnded) await readFor(request);
+  });
+
+  // 4. preHandler: inspection (issue 3) — reads request.waf.{inspectBody, bodyTruncated}, may answer 403 itself.
+  if (services.inspector) await app.register(open(services.inspector), { services });
+
+  // 5. onResponse: metrics (issue 7).
+  if (services.metrics) await app.register(open(services.metrics), { services });
+
+  app.setErrorHandler((err: FastifyError | WafError, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    // Reached only for methods Fastify does not route at all (the proxy route takes every path).
+    sendError(new WafError('WAF_ERR_METHOD_NOT_ALLOWED', undefined, { method: request.method }), request, reply);
+  });
+
+  const forwardOpts = { upstreams, preserveHost: config.proxy.preserveHost, stripResponseHeaders, isTrustedPeer: (p: string) => trusted.has(p) };
+  app.route({
+    method: app.supportedMethods.filter((m) => m !== 'CONNECT'),
+    url: '/*',
+    handler: (request, reply) => forward(request, reply, forwardOpts),
+  });
+
+  app.addHook('onClose', async () => {
+    await upstreams.close();
+  });
+  return app as unknown as FastifyInstance;
+}
+
+/** Our error page for any failure (never an upstream address or a stack). */
+export function sendError(err: FastifyError | WafError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const raw = err as Partial<FastifyError> & { details?: unknown };
+  let status = typeof raw.statusCode === 'number' && raw.statusCode >= 400 && raw.statusCode < 600 ? raw.statusCode : 500;
+  if (raw.code === 'FST_ERR_CTP_BODY_TOO_LARGE') status = 413;
+  const code = err instanceof WafError ? err.code : codeForStatus(status);
+  const fields = { code, status, detail: err instanceof WafError ? err.details : raw.code, site: request.waf?.site };
+  if (status >= 500 && code === 'WAF_ERR_INTERNAL') request.log.error({ ...fields, err }, 'internal error');
+  else if (status >= 500) request.log.warn(fields, 'upstream failure');
+  else request.log.info(fields, 'request refused');
+  if (status === 413 || status === 400 || status === 408) reply.header('connection', 'close');
+  const page = renderErrorPage(status, { requestId: request.id, code, eventId: request.waf?.eventId }, request.headers.accept);
+  return reply.code(status).header('content-type', page.contentType).header('x-request-id', request.id).send(page.body);
+}

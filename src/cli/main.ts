@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/** The `bulwark` command: one file per subcommand under src/cli/, each registered here with one line. */
+import { Command } from 'commander';
+import { VERSION } from '../version.ts';
+import { registerStart } from './start.ts';
+
+const program = new Command('bulwark')
+  .description('Bulwark: a web application firewall reverse proxy')
+  .version(VERSION)
+  .showHelpAfterError();
+
+// One line per command file (each exports `register<Name>(program: Command): void`).
+registerStart(program);
+
+await program.parseAsync(process.argv);

@@ -109,6 +109,8 @@ async function main() {
     `mode: block`,
     `paranoia: ${opt.pl}`,
     `threshold: ${opt.threshold}`,
+    `logging:`,
+    `  level: warn`,
     '',
   ].join('\n'));
 

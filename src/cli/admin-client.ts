@@ -47,7 +47,8 @@ export class AdminClient {
     try {
       res = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      const c = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
+      const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
       throw new AdminApiError(`cannot reach the admin API at ${this.base} (${cause}); is Bulwark running? use --admin URL`, 0, 'WAF_ERR_ADMIN_UNREACHABLE');
     }
     const text = await res.text();

@@ -3,6 +3,9 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerStart } from './start.ts';
+import { registerRules } from './rules.ts';
+import { registerExclusions } from './exclusions.ts';
+import { registerMode } from './mode.ts';
 
 const program = new Command('bulwark')
   .description('Bulwark: a web application firewall reverse proxy')
@@ -11,5 +14,8 @@ const program = new Command('bulwark')
 
 // One line per command file (each exports `register<Name>(program: Command): void`).
 registerStart(program);
+registerRules(program);
+registerExclusions(program);
+registerMode(program);
 
 await program.parseAsync(process.argv);

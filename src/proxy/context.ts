@@ -45,6 +45,8 @@ export function contextHook(deps: ContextDeps) {
     // Node keeps at most maxHeaderCount + 1 pairs (server.maxHeadersCount), so "more than the limit" is visible here.
     if (raw.rawHeaders.length / 2 > maxHeaderCount) return done(new WafError('WAF_ERR_HEADERS_TOO_LARGE', 'too many headers'));
     if (url.charCodeAt(0) !== 47 /* '/' */) return done(new WafError('WAF_ERR_BAD_REQUEST', 'request target must be origin-form', { url: url.slice(0, 64) }));
+    // RFC 9112 §3.2: more than one Host is a 400 (routing and the backend must not see different hosts).
+    if (hostCount(raw.rawHeaders) > 1) return done(new WafError('WAF_ERR_BAD_REQUEST', 'more than one Host header'));
     if (!r) return done(new WafError('WAF_ERR_UNKNOWN_HOST', undefined, { host: String(raw.headers.host ?? '').slice(0, 256) }));
     if (!r.methods.has(raw.method!)) {
       reply.header('allow', [...r.methods].join(', '));
@@ -52,4 +54,13 @@ export function contextHook(deps: ContextDeps) {
     }
     done();
   };
+}
+
+function hostCount(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i];
+    if (k.length === 4 && k.toLowerCase() === 'host') n++;
+  }
+  return n;
 }

@@ -21,10 +21,9 @@ const ATTACK_FUNCTIONS = new Set([
   'sleep', 'pg_sleep', 'benchmark', 'extractvalue', 'updatexml', 'load_file', 'xp_cmdshell', 'name_const', 'randomblob',
   'receive_message', 'get_host_name', 'get_host_address', 'dbms_lock.sleep', 'sys_eval', 'sys_exec', 'lo_import',
   'lo_export', 'pg_read_file', 'pg_ls_dir', 'geometrycollection', 'multipoint', 'multilinestring', 'multipolygon',
-  'linestring', 'polygon', 'xmltype', 'dblink', 'openrowset', 'opendatasource', 'load_extension', 'waitfor',
-  'query_to_xml', 'dbms_xmlgen.getxml', 'utl_http.request', 'utl_inaddr.get_host_name', 'dbms_pipe.receive_message',
-  'make_set', 'exp', 'gtid_subset', 'json_keys', 'st_latfromgeohash', 'st_longfromgeohash', 'st_pointfromgeohash',
-  'sqlite_version', 'pg_sleep_for', 'dbms_lock', 'ctxsys.drithsx.sn', 'convert', 'cast', 'sleep_until',
+  'xmltype', 'dblink', 'openrowset', 'opendatasource', 'load_extension', 'query_to_xml', 'dbms_xmlgen.getxml',
+  'utl_http.request', 'utl_inaddr.get_host_name', 'dbms_pipe.receive_message', 'gtid_subset', 'json_keys',
+  'st_latfromgeohash', 'st_longfromgeohash', 'st_pointfromgeohash', 'pg_sleep_for', 'ctxsys.drithsx.sn', 'sleep_until',
 ]);
 
 /** Built-in SQL functions (any dialect) recognised even with whitespace before `(`. */
@@ -39,7 +38,7 @@ const SQL_FUNCTIONS = new Set([
   'object_id', 'has_dbaccess', 'is_srvrolemember', 'openquery', 'quotename', 'generate_series', 'current_database',
   'current_schema', 'inet_server_addr', 'array_agg', 'regexp_substr', 'regexp_like', 'regexp_replace', 'strcmp',
   'find_in_set', 'elt', 'field', 'compress', 'uncompress', 'decode', 'encode', 'unistr', 'starts_with', 'exists',
-  'abs', 'pow', 'power', 'sin', 'cos', 'round', 'str', 'to_char', 'to_number', 'unicode', 'soundex', 'sqlite_compileoption_used',
+  'exp', 'cast', 'convert', 'make_set', 'polygon', 'linestring', 'sqlite_version', 'abs', 'pow', 'power', 'sin', 'cos', 'round', 'str', 'to_char', 'to_number', 'unicode', 'soundex', 'sqlite_compileoption_used',
   'sqlite_compileoption_get', 'likelihood', 'unlikely', 'glob', 'json', 'printf', 'format', 'space', 'repeat', 'lpad', 'rpad',
 ]);
 
@@ -108,7 +107,12 @@ function analyse(t: SqlToken[], ctx: Ctx): Hit | null {
     if (lt.type === 'n') { lead = 'n'; i++; }
     else if (lt.type === 's' && !lt.open) { lead = 's'; i++; }
     else if (lt.type === ')') { lead = 'p'; }
-    else if (lt.type === ';' || lt.type === 'U' || lt.type === 'L') { lead = 'p'; }
+    else if (lt.type === ';' || lt.type === 'U') { lead = 'p'; }
+    else if (lt.type === 'L') {
+      // A value that starts with OR/AND: SQL only when the expression compares literals or calls a payload.
+      const end = booleanTail(t, i, false, false, true);
+      return end >= 0 ? { rule: 'boolean expression', last: end } : null;
+    }
     else if (lt.type === 'S') {
       // A whole SELECT whose select list is a payload: `select sleep(5)`, `select(user())`, `select 1 from (select ...)`.
       const end = gluedPayload(t, i + 1, false);
@@ -117,6 +121,11 @@ function analyse(t: SqlToken[], ctx: Ctx): Hit | null {
     else {
       // A value that is itself an injection payload: `sleep(5)`, `(select ...)`.
       if (isAttackCall(t, i) || isSubselect(t, i)) return { rule: 'payload call or subquery', last: closeParen(t, i) };
+      // `IF(1=1,SLEEP(5),0)`: a known SQL function whose arguments hold a payload call or subquery.
+      if (lt.type === 'f' && SQL_FUNCTIONS.has(lt.text) && t[i + 1]?.type === '(') {
+        const end = closeParen(t, i + 1);
+        for (let k = i + 2; k < end; k++) if (isAttackCall(t, k) || (t[k]!.type === 'S' && t[k - 1]!.type === '(')) return { rule: 'payload inside a SQL function call', last: end };
+      }
       return anywhere(t, 1);
     }
   }
@@ -129,10 +138,12 @@ function analyse(t: SqlToken[], ctx: Ctx): Hit | null {
 
   switch (head.type) {
     case 'c':
+      // `#` after a sentence (`the line "#`) is a hash sign; after a value (`admin'#`) a MySQL comment.
+      if (head.text.startsWith('#') && /\s/.test(t[0]!.text) && parens === 0) return null;
       if (closed && terminates(t, i)) return { rule: 'literal closed by a comment', last: i };
       return null;
     case ';': {
-      if (quoted && (!t[i + 1] || t[i + 1]!.type === 'c')) return { rule: 'literal closed by a statement end', last: i };
+      if (quoted && !/\s/.test(t[0]!.text) && (!t[i + 1] || t[i + 1]!.type === 'c')) return { rule: 'literal closed by a statement end', last: i };
       const end = statementAt(t, i + 1);
       return end >= 0 ? { rule: 'stacked query', last: end } : null;
     }
@@ -233,14 +244,25 @@ function isSubselect(t: SqlToken[], i: number): boolean {
 /** A line or block comment at `i` that really ends the statement (not an em-dash in prose). */
 function terminates(t: SqlToken[], i: number): boolean {
   const c = t[i]!;
+  const raw = c.text.replace(/^(--|#|\/\*)/, '');
+  // `"#anchor"`, `'#DEADED'`, `'/**'`: a quote after the marker means the input's quotes pair up as text.
+  if (/['"`]/.test(raw)) return false;
   if (c.open || c.text.startsWith('/*')) return true;
-  const body = c.text.replace(/^(--|#)/, '').trim();
-  if (!c.spaced) return true; // `admin'--`, `1)#`
-  return body.length <= 8 && !/^[0-9]/.test(body);
+  const body = raw.trim();
+  // `-- -`, `--+`, `#`, `/*`: markers with nothing or punctuation after them end statements;
+  // `"no"--and left`, `programs' --version`, `'#1 fan'` are dashes and hashes in prose.
+  if (/^[\p{L}\p{N}_$]/u.test(body)) return !c.text.startsWith('#') && body.length <= 4 && !/\s/.test(body) && !c.spaced;
+  return true;
 }
 
-/** Operand at `i`: 'strong' (subquery, payload call, system variable), 'literal', 'word', or null. */
+/** Operand at `i` including PostgreSQL casts (`'{}'::jsonb`): 'strong' (subquery, payload call, system variable), 'literal', 'word', or null. */
 function operand(t: SqlToken[], i: number): { kind: 'strong' | 'literal' | 'word'; next: number } | null {
+  const r = bareOperand(t, i);
+  if (r) while (t[r.next]?.text === '::' && (t[r.next + 1]?.type === 'b' || t[r.next + 1]?.type === 'k')) r.next += 2;
+  return r;
+}
+
+function bareOperand(t: SqlToken[], i: number): { kind: 'strong' | 'literal' | 'word'; next: number } | null {
   let j = i;
   while (t[j] && ((t[j]!.type === 'A' && (t[j]!.text === '-' || t[j]!.text === '+' || t[j]!.text === '~')) || (t[j]!.type === 'L' && (t[j]!.text === '!' || t[j]!.text === 'not')))) j++;
   const tok = t[j];
@@ -265,7 +287,8 @@ function operand(t: SqlToken[], i: number): { kind: 'strong' | 'literal' | 'word
       let kind: 'strong' | 'literal' | 'word' = 'literal';
       for (let k = j + 1; k < end; k++) {
         const ty = t[k]!.type;
-        if (ty === 'S' || ty === 'f') { kind = 'strong'; break; }
+        // A subquery, a call or a comparison in parentheses: `(select ...)`, `('a'='a`, `((1=1`.
+        if (ty === 'S' || ty === 'f' || (ty === 'C' && k > j + 1 && k + 1 <= end && t[k + 1] !== undefined)) { kind = 'strong'; break; }
         if (ty === 'b' || ty === 'x' || ty === 'k') kind = 'word';
       }
       return { kind, next: end + 1 };
@@ -279,24 +302,36 @@ function operand(t: SqlToken[], i: number): { kind: 'strong' | 'literal' | 'word
  * After a logical operator: a chain of terms; it is SQL when a term compares two operands,
  * calls a function, or is a literal that the attacker closes with a comment or `;`.
  */
-function booleanTail(t: SqlToken[], i: number, quoted: boolean, closed: boolean): number {
+function booleanTail(t: SqlToken[], i: number, quoted: boolean, closed: boolean, literalsOnly = false): number {
   let j = i;
   for (let term = 0; term < 6 && t[j]?.type === 'L'; term++) {
     const logical = t[j]!;
+    // A connector joins the literal to a term; `!`/NOT alone after a literal is not SQL.
+    if (logical.text === '!' || logical.text === 'not') return -1;
     j++;
     const a = operand(t, j);
     if (!a) return -1;
+    if (literalsOnly && (a.kind === 'word' || (t[j]!.type === 'f' && hasWords(t, j + 1)))) return -1;
     if (a.kind === 'strong' && (quoted || logical.text !== '||' || t[j]!.type !== 'f' || ATTACK_FUNCTIONS.has(t[j]!.text))) {
       // Unknown function names only count when a string was broken out of.
       const f = t[j]!;
       if (f.type !== 'f' || quoted || SQL_FUNCTIONS.has(f.text)) return a.next - 1;
     }
     j = a.next;
-    while (t[j]?.type === 'A') { const b = operand(t, j + 1); if (!b) return -1; if (b.kind === 'strong') return b.next - 1; j = b.next; }
+    while (t[j]?.type === 'A') {
+      const b = operand(t, j + 1);
+      if (!b || (literalsOnly && b.kind === 'word')) return -1;
+      // `dpkg-deb(1)` in prose: only known SQL functions and subqueries count inside arithmetic.
+      const f = t[j + 1]!;
+      if (b.kind === 'strong' && (f.type !== 'f' || SQL_FUNCTIONS.has(f.text))) return b.next - 1;
+      j = b.next;
+    }
     const next = t[j];
     if (next?.type === 'C') {
       const end = comparisonRight(t, j);
-      if (end >= 0 && (a.kind !== 'word' || quoted || t[j]!.text.length <= 3)) return end;
+      if (literalsOnly && end >= 0 && operand(t, j + 1)?.kind === 'word') return -1;
+      // Word operands (`this in an`) only count with symbolic operators (`x=y`) or after a string break-out.
+      if (end >= 0 && (a.kind !== 'word' || quoted || !/^[a-z]/.test(t[j]!.text))) return end;
       if (end < 0) return -1;
       j = end + 1;
       continue;
@@ -344,9 +379,15 @@ function comparisonTail(t: SqlToken[], i: number, lead: string, closed: boolean)
     const symbolic = !/^[a-z]/.test(op.text);
     const kind = b?.kind;
     if (continues && closed) return after!.type === 'L' ? Math.max(end, booleanTail(t, end + 1, true, true)) : end + 1;
-    // `x'='x` , `' like '%`: only when the right side is itself a quoted or numeric literal, or the
-    // operator is symbolic; word operators after a plural possessive (`boys' like cars`) are prose.
-    if (symbolic || kind === 'literal') return end;
+    // `x'='x`, `' like '%`: the right side is a string the application's own closing quote will end
+    // (it runs to the end of the input), or a number. `"=" or "v"` in prose pairs its quotes up instead.
+    const right = t[end]!;
+    const tail = end === t.length - 1;
+    // ...and the text before the break-out is a value too (`x'='x`, `1'='1`), not a sentence quoting `'='`.
+    if (/\s/.test(t[0]!.text)) return -1;
+    const shortValue = right.type === 's' && right.open && right.text.length <= 24 && !/\s/.test(right.text);
+    if (kind === 'literal' && tail && (shortValue || right.type === 'n')) return end;
+    if (symbolic && tail && right.type === 'n') return end;
     return -1;
   }
   if (closed && continues) return end + 1;
@@ -381,7 +422,7 @@ function clauseTail(t: SqlToken[], i: number, closed: boolean): number {
     case 'waitfor':
       return (n1?.text === 'delay' || n1?.text === 'time') && n2?.type === 's' ? i + 2 : -1;
     case 'exec': case 'execute':
-      return closed && n1 && (n1.type === 'v' || n1.type === 's' || /^(xp_|sp_|master)/.test(n1.text)) ? i + 1 : -1;
+      return closed && n1 && (n1.type === 'v' || n1.type === '(' || /^(xp_|sp_|master|immediate)/.test(n1.text)) ? i + 1 : -1;
     case 'collate':
       return closed && n1 && (n1.type === 'b' || n1.type === 's') && t[i + 2]?.type === 'c' ? i + 2 : -1;
     default:

@@ -8,8 +8,8 @@ export type { Detection } from './sqli.ts';
 export const XSS_MAX_INPUT = 16384;
 const MAX_MATCHED = 160;
 
-/** Elements that run script or load a document/plugin/base URL just by being there. */
-const EXEC_TAGS = new Set(['script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'vmlframe', 'import', 'portal', 'listener', 'handler']);
+/** Elements that load a document, plugin or base URL once given one (`<object>` alone in prose, as in `Promise<Object>`, loads nothing). */
+const LOAD_TAGS = new Set(['iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'vmlframe', 'import', 'portal', 'listener', 'handler']);
 /** Attributes whose value is fetched or navigated to. */
 const URL_ATTRS = new Set(['href', 'xlink:href', 'src', 'action', 'formaction', 'data', 'background', 'poster', 'lowsrc', 'dynsrc',
   'codebase', 'to', 'from', 'values', 'by', 'content', 'ping', 'cite', 'longdesc', 'manifest', 'archive', 'classid', 'srcset', 'code', 'movie']);
@@ -61,7 +61,10 @@ function checkTag(src: string, tag: HtmlTag): Detection | null {
   if (tag.closing) {
     return tag.local === 'script' ? found(src, tag.start, tag.end, 'closes a script element (script-context break-out)') : null;
   }
-  if (EXEC_TAGS.has(tag.local)) return found(src, tag.start, tag.end, `<${tag.name}> element executes or loads content`);
+  if (tag.local === 'script' && scriptRuns(src, tag)) return found(src, tag.start, tag.end, `<${tag.name}> element runs script`);
+  if (LOAD_TAGS.has(tag.local) && tag.attrs.some((a) => a.value !== '' || URL_ATTRS.has(a.name))) {
+    return found(src, tag.start, tag.end, `<${tag.name}> element loads content`);
+  }
   for (const a of tag.attrs) {
     if (/^on[a-z_-]{3,}$/.test(a.name)) return found(src, a.start, a.end, `event handler attribute ${a.name} in <${tag.name}>`);
     if (URL_ATTRS.has(a.name) && a.value && isScriptUrl(a.value)) return found(src, a.start, a.end, `script URL in ${a.name} of <${tag.name}>`);
@@ -80,6 +83,18 @@ function checkTag(src: string, tag: HtmlTag): Detection | null {
     if (dangerousCss(decodeEntities(css))) return found(src, tag.start, close < 0 ? src.length : close, '<style> with script-running CSS');
   }
   return null;
+}
+
+/**
+ * A script start tag runs something when it has attributes (`src`, `type`...), when the input
+ * ends inside it or right after it, when its element is closed, or when its content is code.
+ * "Add a <script> tag to the page" in prose is none of these.
+ */
+function scriptRuns(src: string, tag: HtmlTag): boolean {
+  if (tag.open || tag.attrs.length > 0) return true;
+  const rest = src.slice(tag.end, tag.end + 2048);
+  if (rest.trim() === '' || /<\/script/i.test(rest)) return true;
+  return jsLike(rest);
 }
 
 /** CSS that runs script or loads a stylesheet/binding: expression(), javascript: urls, -moz-binding, behavior, @import. */
@@ -111,7 +126,7 @@ function isScriptUrl(raw: string): boolean {
 function jsLike(rest: string): boolean {
   const s = rest.replace(/^(?:\s|\/\*[\s\S]*?\*\/)+/, '');
   if (s === '') return false;
-  if (/^(?:\/\/|[([{'"`!+\-~\\%])/.test(s)) return true;
+  if (/^(?:\/\/|[([{'"!+\-~\\%])/.test(s)) return true;
   return /^(?:void|new|typeof|with|throw|if|for|while|var|let|const|function|delete|return)\b|^[\w$.[\]'"]{1,80}\s*[(`=]/.test(s);
 }
 
@@ -159,22 +174,23 @@ function attributeBreakout(src: string, lower: string): Detection | null {
   return null;
 }
 
-const CALL_AFTER_QUOTE = /\s*[;,+\-*/|&^%?:)\]}][\s;,+\-*/|&^%?:)\]}]*(?:(?:new|void|typeof|await|throw)\s+)?([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[[^\]\n]{0,64}\]){0,8})\s*([(`])/y;
+const CALL_AFTER_QUOTE = /\s*[;,+\-*|&)\]}][\s;,+\-*|&)\]}]*(?:(?:new|void|typeof|await|throw)\s+)?([A-Za-z_][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[[^\]\n]{0,64}\]){0,8})([(`])/y;
 
 /** In a JS string: the first quote of a kind ends it; an operator then a call that is closed and terminated forms script. */
 function jsStringBreakout(src: string): Detection | null {
-  for (const q of ["'", '"', '`']) {
+  // Backticks are left out: in text they are markdown code spans far more often than template literals.
+  for (const q of ["'", '"']) {
     const i = src.indexOf(q);
     if (i < 0) continue;
     CALL_AFTER_QUOTE.lastIndex = i + 1;
     const m = CALL_AFTER_QUOTE.exec(src);
     if (!m) continue;
     const open = CALL_AFTER_QUOTE.lastIndex - 1;
-    if (m[2] === '`') return found(src, i, open + 20, `JS string break-out with tagged template ${m[1]}\``);
-    const close = matchingParen(src, open);
+    // A backtick after a backtick is a markdown code span (`--flag`), not a tagged template.
+    const close = m[2] === '`' ? (q === '`' ? -1 : src.indexOf('`', open + 1)) : matchingParen(src, open);
     if (close < 0) continue;
     const after = src.slice(close + 1, close + 12);
-    if (/^\s*(?:$|\/\/|<!--|<\/|[;+\-*/|&,)}\]'"`])/.test(after)) return found(src, i, close + 1, `JS string break-out calling ${m[1]}()`);
+    if (/^\s*(?:$|\/\/|<!--|<\/|[;+\-*/|&,)}\]'"`])/.test(after)) return found(src, i, close + 1, `JS string break-out calling ${m[1]}${m[2] === '`' ? '``' : '()'}`);
   }
   return null;
 }
@@ -202,7 +218,7 @@ function templateOrSink(src: string, lower: string): Detection | null {
   // Comments and the spaces around member access are invisible to JS: `document /*x*/ . cookie`.
   const compact = /\/\*|\s/.test(code) ? code.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\s*([.[\]()=`])\s*/g, '$1').trimStart() : code;
   if (/^[\w$.[\]()]{0,80}\.(?:call|apply|bind)`|^\[\]\.\w+\.call\b/.test(compact)) return found(src, 0, 60, 'tagged-template call gadget');
-  const m = /^(?:\(?document\)?(?:\.|\[['"])(?:cookie|domain|location)\b(?!\s*\w)|document\.write(?:ln)?\(|window\.location\b(?!\s*\w)|(?:top|self|parent|window)\[['"`]|[\w$.]+\.(?:inner|outer)html=|eval\(|settimeout\(['"`]|new\s*function\()/.exec(compact);
+  const m = /^(?:\(?document\)?(?:\.|\[['"])(?:cookie|domain|location)\b(?!\s*\w)|document\.write(?:ln)?\(|window\.location\b(?!\s*\w)|(?:top|self|parent|window)\[['"`]|[\w$.]+\.(?:inner|outer)html=|eval\((?!\))|settimeout\(['"`]|new\s*function\()/.exec(compact);
   if (m) return found(src, 0, m[0].length + 40, 'value is DOM sink code');
   return null;
 }

@@ -145,6 +145,13 @@ const benign: string[] = [
   'onboarding=done',
   'i<n; i++',
   'Pressing Ctrl+< zooms out',
+  'Run `--help` to see the options, or `--color` and `--no-color`.',
+  'The function returns a Promise<Object> or Array<String>',
+  'Add a <script> tag to your page, then reload',
+  'Use an <iframe> to embed the video',
+  'New `*_keygen()` helpers have been added',
+  "grep -vE '^HAVE_(UNION|STRUCT)'",
+  'eval(), put messages into config.log.',
 ];
 
 t.test('attacks are detected', async (t) => {

@@ -66,7 +66,7 @@ function checkTag(src: string, tag: HtmlTag): Detection | null {
     return found(src, tag.start, tag.end, `<${tag.name}> element loads content`);
   }
   for (const a of tag.attrs) {
-    if (/^on[a-z_-]{3,}$/.test(a.name)) return found(src, a.start, a.end, `event handler attribute ${a.name} in <${tag.name}>`);
+    if (/^on[a-z]{3,}/.test(a.name)) return found(src, a.start, a.end, `event handler attribute ${a.name} in <${tag.name}>`);
     if (URL_ATTRS.has(a.name) && a.value && isScriptUrl(a.value)) return found(src, a.start, a.end, `script URL in ${a.name} of <${tag.name}>`);
     if (a.name === 'srcdoc' && /[<&]/.test(a.value)) return found(src, a.start, a.end, `markup in srcdoc of <${tag.name}>`);
     if (a.name === 'style' && dangerousCss(decodeEntities(a.value))) return found(src, a.start, a.end, `script-running CSS in style of <${tag.name}>`);
@@ -208,12 +208,14 @@ function matchingParen(src: string, open: number): number {
 
 /** AngularJS-style template expressions reaching Function, and values that are themselves DOM sink code. */
 function templateOrSink(src: string, lower: string): Detection | null {
-  const t = lower.indexOf('{{');
-  if (t >= 0) {
+  for (let t = lower.indexOf('{{'), n = 0; t >= 0 && n < 32; t = lower.indexOf('{{', t + 2), n++) {
     const close = lower.indexOf('}}', t + 2);
-    const body = lower.slice(t + 2, close < 0 ? Math.min(lower.length, t + 400) : close);
+    const body = lower.slice(t + 2, close < 0 ? Math.min(lower.length, t + 400) : Math.min(close, t + 400));
     if (/constructor|\$eval|\$on\b|\$emit|\b(?:alert|prompt|confirm|eval|fetch|import)\s*\(/.test(body)) return found(src, t, close < 0 ? t + 80 : close + 2, 'template expression reaching script');
   }
+  // Template-literal injection: `${alert(1)}`, `${document.cookie}`.
+  const tl = /\$\{\s*(?:(?:alert|prompt|confirm|eval|fetch|import|function|settimeout|setinterval)\s*[(`]|(?:document|window|top|self)\s*[.[]|[\w$.]*constructor\b)/.exec(lower);
+  if (tl) return found(src, tl.index, tl.index + 60, 'template literal expression reaching script');
   const code = lower.length > 400 ? lower.slice(0, 400) : lower;
   // Comments and the spaces around member access are invisible to JS: `document /*x*/ . cookie`.
   const compact = /\/\*|\s/.test(code) ? code.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\s*([.[\]()=`])\s*/g, '$1').trimStart() : code;

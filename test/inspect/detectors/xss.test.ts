@@ -74,6 +74,13 @@ const attacks: string[] = [
   '[].sort.call`${alert}1337`',
   '\uff1cscript\uff1ealert(1)\uff1c/script\uff1e',
   '<scr\u0000ipt>alert(1)</script>',
+  '{{7*7}}{{constructor.constructor(\'alert(1)\')()}}',
+  '${alert(1)}',
+  '<audio src/onerror=alert(1)>',
+  '<IMG SRC=" &#14;  javascript:alert(\'XSS\');">',
+  '<BODY onload!#$%&()*~+-_.,:;?@[/|\\]^`=alert("XSS")>',
+  '<svg><set attributeName="href" to="javascript:alert(1)" />',
+  'jaVasCript:/*-/*`/*\\`/*\'/*"/**/(/* */oNcliCk=alert() )//',
 ];
 
 const benign: string[] = [

@@ -104,7 +104,7 @@ function analyse(t: SqlToken[], ctx: Ctx): Hit | null {
     const first = t[0]!;
     if (first.type === 'A' && (first.text === '-' || first.text === '+') && t[1]?.type === 'n') i = 1;
     const lt = t[i]!;
-    if (lt.type === 'n') { lead = 'n'; i++; }
+    if (lt.type === 'n' || lt.type === 'v') { lead = 'n'; i++; }
     else if (lt.type === 's' && !lt.open) { lead = 's'; i++; }
     else if (lt.type === ')') { lead = 'p'; }
     else if (lt.type === ';' || lt.type === 'U') { lead = 'p'; }
@@ -144,6 +144,8 @@ function analyse(t: SqlToken[], ctx: Ctx): Hit | null {
       return null;
     case ';': {
       if (quoted && !/\s/.test(t[0]!.text) && (!t[i + 1] || t[i + 1]!.type === 'c')) return { rule: 'literal closed by a statement end', last: i };
+      // `';select ...`: right after a string break-out, SELECT starts a statement whatever follows it.
+      if (closed && t[i + 1]?.type === 'S') return { rule: 'stacked query', last: i + 1 };
       const end = statementAt(t, i + 1);
       return end >= 0 ? { rule: 'stacked query', last: end } : null;
     }
@@ -522,7 +524,7 @@ function selectListAt(t: SqlToken[], i: number): number {
 
 function unionAt(t: SqlToken[], i: number): number {
   let j = i + 1;
-  if (t[j]?.text === 'all' || t[j]?.text === 'distinct') j++;
+  if (t[j]?.text === 'all' || t[j]?.text === 'distinct' || t[j]?.text === 'distinctrow') j++;
   while (t[j]?.type === '(') j++;
   if (t[j]?.type !== 'S') return -1;
   if (!t[j + 1]) return j;

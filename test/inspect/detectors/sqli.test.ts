@@ -77,6 +77,8 @@ const attacks: string[] = [
   "1 RLIKE (SELECT (CASE WHEN (1=1) THEN 1 ELSE 0x28 END))",
   "1' AND 1=CTXSYS.DRITHSX.SN(1,(SELECT banner FROM v$version WHERE ROWNUM=1))--",
   "OR json_extract('{\"id\": 14}', '$.id') = 14",
+  "';SELECT P",
+  "1 union#\ndistinctrow\u000bselect@.",
 ];
 
 const benign: string[] = [

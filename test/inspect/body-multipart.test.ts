@@ -83,6 +83,8 @@ t.test('suspicious filenames and filename*', async (t) => {
   t.same(codes(inj), ['multipart_part_headers_bad'], 'a quote closing the filename early makes a duplicate name');
   const ok = view(part('Content-Disposition: form-data; name="f"; filename="holiday photo (1).jpg"', 'x') + end);
   t.same(codes(ok), [], 'an ordinary filename is not suspicious');
+  t.same(codes(view(part('Content-Disposition: form-data; name="f"; filename="zzz&amp;zzz"', 'x') + end)), [], 'an HTML entity is not a ; trick');
+  t.same(codes(view(part('Content-Disposition: form-data; name="f"; filename="shell.asp;.jpg"', 'x') + end)), ['multipart_filename_suspicious'], 'IIS ; trick');
   const star = view(part(`Content-Disposition: form-data; name="f"; filename="safe.txt"; filename*=UTF-8''evil.php`, 'x') + end);
   t.same(codes(star), ['multipart_filename_suspicious']);
   t.same(values(star, 'file_names:f'), ['evil.php'], 'filename* wins, as in Django');

@@ -135,6 +135,8 @@ t.test('Content-Type confusion and truncation findings', async (t) => {
   const cs = buildRequestView(req({ method: 'POST', headers: [['content-type', 'application/x-www-form-urlencoded; charset=utf-16le']], body: Buffer.from('a=%3Cscript%3E', 'utf16le') }));
   t.ok(codes(cs).includes('content_type_unknown_charset'));
   t.same(values(cs, 'args:a'), ['<script>'], 'a UTF-16 body is decoded by its charset and still inspected');
+  const quoted = buildRequestView(req({ method: 'POST', headers: [['content-type', "application/x-www-form-urlencoded; charset='UTF-8'"]], body: 'a=1' }));
+  t.same(codes(quoted), [], "charset='utf-8' (single quotes) is still UTF-8");
   const trunc = buildRequestView(req({ method: 'POST', headers: [['content-type', 'text/plain']], body: 'hello', bodyTruncated: true }));
   t.same(codes(trunc), ['body_truncated']);
 });

@@ -111,7 +111,7 @@ export function parseContentType(values: readonly string[], findings: Finding[])
     }
     seen.add(name);
     if (name === 'boundary') info.boundary = value;
-    else if (name === 'charset') info.charset = value.toLowerCase();
+    else if (name === 'charset') info.charset = value.toLowerCase().replace(/^'(.*)'$/, '$1').trim();
   }
   if (info.charset !== undefined && !KNOWN_CHARSETS.has(info.charset)) {
     findings.push({ code: 'content_type_unknown_charset', message: `charset ${info.charset.slice(0, 40)}`, target: 'headers:content-type' });

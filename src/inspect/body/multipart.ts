@@ -306,7 +306,9 @@ function readPart(part: Buffer, limits: MultipartLimits, sink: MultipartSink, st
     } else {
       filename = plain;
     }
-    if (filename !== undefined && (FILENAME_SUSPICIOUS.test(filename) || (cd.backslash && plain !== undefined))) {
+    // HTML character references (`zzz&amp;zzz`, as browsers send some names) are not a `;` trick.
+    const bare = filename?.replace(/&(?:[A-Za-z]{2,8}|#\d{1,7}|#x[0-9a-fA-F]{1,6});/g, '_');
+    if (bare !== undefined && filename !== undefined && (FILENAME_SUSPICIOUS.test(bare) || (cd.backslash && plain !== undefined))) {
       sink.finding('multipart_filename_suspicious', `suspicious filename ${JSON.stringify(filename.slice(0, 60))}`);
     }
   }

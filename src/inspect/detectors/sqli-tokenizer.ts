@@ -121,6 +121,15 @@ export class SqlTokenizer {
         this.pos = end;
         return tok;
       }
+      // A line comment followed by more code on the next lines is only a separator (`union#\nselect`).
+      if ((c === 45 && c1 === 45) || (c === 35 && c1 !== 62)) {
+        const nl = src.indexOf('\n', this.pos);
+        if (nl >= 0 && nl < end) {
+          let q = nl;
+          while (q < end && isSpace(src.charCodeAt(q))) q++;
+          if (q < end) { this.pos = q; spaced = true; continue; }
+        }
+      }
       break;
     }
     const start = this.pos;

@@ -172,4 +172,6 @@ export interface WafEvent {
   policy?: string;
   rulesetVersion: number;
   backendStatus?: number;
+  /** Structural findings of the request view (bad multipart, unparsable JSON, ...). */
+  findings?: Finding[];
 }

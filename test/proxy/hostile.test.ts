@@ -80,3 +80,30 @@ t.test('slowloris: a client that never finishes its headers is cut off at header
   t.ok(took < 3000, `closed after ${took} ms`);
   t.ok(out === '' || rawStatus(out) === 408, `answer: ${out.slice(0, 40)}`);
 });
+
+t.test('limits.maxConnections: connections over the cap are dropped, the held ones keep working', async (t) => {
+  const { connect } = await import('node:net');
+  const capped = await startTestBulwark({ upstream: backend.origin, limits: { maxConnections: 2 } });
+  t.teardown(() => capped.close());
+  const open = () =>
+    new Promise<import('node:net').Socket>((resolve, reject) => {
+      const s = connect(capped.port, '127.0.0.1', () => resolve(s));
+      s.on('error', reject);
+    });
+  const a = await open();
+  const b = await open();
+  await new Promise((r) => setTimeout(r, 100));
+  const third = await rawRequest(capped.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 500);
+  t.equal(third, '', 'third connection closed without an answer');
+  const answer = new Promise<string>((resolve) => {
+    let buf = '';
+    a.on('data', (c) => {
+      buf += c.toString();
+      if (buf.includes('\r\n\r\n')) resolve(buf);
+    });
+  });
+  a.write('GET /held HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.equal(rawStatus(await answer), 200, 'a held connection is served');
+  a.destroy();
+  b.destroy();
+});

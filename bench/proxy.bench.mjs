@@ -1,6 +1,11 @@
 // Proxy benchmark, one interleaved run: direct to an origin, through Bulwark (--mode off), through a bare Fastify + @fastify/http-proxy.
-// Usage: node bench/proxy.bench.mjs [--rounds 3] [--duration 5] [--connections 50]   (needs wrk on PATH; numbers are noisy on a shared machine)
+// Usage: node bench/proxy.bench.mjs [--rounds 3] [--duration 5] [--connections 50] [--with-request-logs]
+//   --with-request-logs adds a fourth target: Bulwark with logging.requests: true (one pino line per request, to a pipe).
+// Needs wrk on PATH; numbers are noisy on a shared machine.
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
@@ -95,6 +100,17 @@ async function main() {
     );
     children.push(bw.child);
     const targets = { direct: origin.port, bulwark: bw.port, 'fastify+http-proxy': bare.port };
+    if (args.includes('--with-request-logs')) {
+      const cfg = join(tmpdir(), `bulwark-bench-${process.pid}.yaml`);
+      writeFileSync(cfg, 'logging: { requests: true }\n');
+      const logged = await startChild(
+        process.execPath,
+        ['--import', 'tsx', main, 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', upstream, '--mode', 'off', '--config', cfg],
+        /"proxy":"127\.0\.0\.1:(\d+)"/,
+      );
+      children.push(logged.child);
+      targets['bulwark+request-logs'] = logged.port;
+    }
     for (const port of Object.values(targets)) wrk(port, 1, connections); // warm-up
     const results = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
     for (let r = 0; r < rounds; r++) {
@@ -111,6 +127,7 @@ async function main() {
       console.log(`${name.padEnd(20)} ${med[name].rps.toFixed(0).padStart(7)} req/s  p50 ${med[name].p50.toFixed(2)} ms  p99 ${med[name].p99.toFixed(2)} ms`);
     }
     console.log(`bulwark / fastify+http-proxy = ${(med.bulwark.rps / med['fastify+http-proxy'].rps).toFixed(2)}x   bulwark / direct = ${(med.bulwark.rps / med.direct.rps).toFixed(2)}x`);
+    if (med['bulwark+request-logs']) console.log(`bulwark with request logs / without = ${(med['bulwark+request-logs'].rps / med.bulwark.rps).toFixed(2)}x`);
   } finally {
     for (const c of children) c.kill('SIGTERM');
   }

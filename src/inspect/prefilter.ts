@@ -1,0 +1,236 @@
+/** Literal prefilters: the literals a regex cannot match without, and one Aho-Corasick automaton per rule group. */
+
+import { parseRegex, smallSetChars, type Node } from './regex-ast.ts';
+
+/** Cap on the alternatives a literal set may hold (beyond it, the node gives no usable literal). */
+const MAX_SET = 64;
+
+interface Info {
+  /** The node matches exactly one of these strings (lowercased), or null. */
+  exact: string[] | null;
+  /** The node cannot match unless the value holds one of these (lowercased), or null. */
+  req: string[] | null;
+  /** Consumes nothing (assertion, lookaround): does not break a run of literal characters. */
+  zeroWidth?: boolean;
+}
+
+const NONE: Info = { exact: null, req: null };
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+function dedupe(list: string[]): string[] {
+  return [...new Set(list)];
+}
+
+/** How selective a literal set is: the length of its shortest member (0 = useless). */
+function strength(set: string[] | null): number {
+  if (set === null || set.length === 0) return 0;
+  let min = Infinity;
+  for (const s of set) if (s.length < min) min = s.length;
+  return min;
+}
+
+function better(a: string[] | null, b: string[] | null): string[] | null {
+  const sa = strength(a), sb = strength(b);
+  if (sa !== sb) return sa > sb ? a : b;
+  if (sa === 0) return null;
+  return (a as string[]).length <= (b as string[]).length ? a : b;
+}
+
+function cross(a: string[], b: string[]): string[] | null {
+  if (a.length * b.length > MAX_SET) return null;
+  const out: string[] = [];
+  for (const x of a) for (const y of b) out.push(x + y);
+  return dedupe(out);
+}
+
+function info(n: Node): Info {
+  switch (n.type) {
+    case 'char':
+      return isAscii(n.ch) ? { exact: [n.ch.toLowerCase()], req: null } : NONE;
+    case 'set': {
+      const chars = smallSetChars(n.set, 8);
+      if (chars === null) return NONE;
+      const lower = dedupe(chars.map((c) => c.toLowerCase()));
+      return lower.length <= 4 ? { exact: lower, req: null } : NONE;
+    }
+    case 'assert':
+      return { exact: null, req: null, zeroWidth: true };
+    case 'backref':
+      return NONE;
+    case 'group':
+      return n.look ? { exact: null, req: null, zeroWidth: true } : info(n.body);
+    case 'repeat': {
+      if (n.min === 0) return NONE;
+      const inner = info(n.body);
+      if (inner.zeroWidth) return { exact: null, req: null, zeroWidth: true };
+      let exact: string[] | null = null;
+      if (inner.exact && n.min === n.max && n.min <= 4) {
+        exact = [''];
+        for (let k = 0; k < n.min && exact; k++) exact = cross(exact, inner.exact);
+      }
+      return { exact, req: better(inner.req, inner.exact) };
+    }
+    case 'alt': {
+      const infos = n.alts.map(info);
+      let exact: string[] | null = [];
+      let req: string[] | null = [];
+      for (const i of infos) {
+        if (exact && i.exact) exact.push(...i.exact);
+        else exact = null;
+        const r = better(i.req, i.exact);
+        if (req && r) req.push(...r);
+        else req = null;
+      }
+      exact = exact && exact.length <= MAX_SET ? dedupe(exact) : null;
+      req = req && req.length <= MAX_SET ? dedupe(req) : null;
+      return { exact, req };
+    }
+    case 'seq': {
+      let run: string[] = [''];
+      let best: string[] | null = null;
+      let broken = false;
+      const flush = () => {
+        if (strength(run) > 0) best = better(best, run);
+        run = [''];
+      };
+      for (const item of n.items) {
+        const i = info(item);
+        if (i.zeroWidth) continue;
+        if (i.exact) {
+          const next = cross(run, i.exact);
+          if (next) run = next;
+          else {
+            flush();
+            broken = true;
+            run = i.exact;
+          }
+          continue;
+        }
+        broken = true;
+        flush();
+        best = better(best, i.req);
+      }
+      const exact = broken ? null : run;
+      flush();
+      return { exact, req: best };
+    }
+  }
+}
+
+/**
+ * Literals (lowercase ASCII) of which at least one must occur, case-insensitively, in any string the
+ * regex matches; null when no such set exists (the regex must always run).
+ */
+export function requiredLiterals(source: string): string[] | null {
+  let root: Node;
+  try {
+    root = parseRegex(source);
+  } catch {
+    return null;
+  }
+  const i = info(root);
+  const set = better(i.req, i.exact);
+  return strength(set) > 0 ? set : null;
+}
+
+/** Lowercase ASCII phrases for the automaton, or null if any phrase is not ASCII (then the owner always runs). */
+export function asciiLiterals(phrases: readonly string[]): string[] | null {
+  const out: string[] = [];
+  for (const p of phrases) {
+    if (p.length === 0 || !isAscii(p)) return null;
+    out.push(p.toLowerCase());
+  }
+  return dedupe(out);
+}
+
+/**
+ * One Aho-Corasick automaton over the literals of many owners (signatures), folding ASCII case.
+ * `scan` marks every owner one of whose literals occurs in the value, in one pass over it.
+ */
+export class LiteralMatcher {
+  /** delta[state * 128 + c]: next state on ASCII char c (already lowercased). */
+  private readonly delta: Int32Array;
+  /** Owners whose literal ends at this state (including through suffix links). */
+  private readonly out: Array<Int32Array | null>;
+  readonly owners: number;
+
+  constructor(entries: Array<{ owner: number; literals: readonly string[] }>) {
+    const goto: Array<Map<number, number>> = [new Map()];
+    const own: Array<Set<number>> = [new Set()];
+    let owners = 0;
+    for (const { owner, literals } of entries) {
+      owners = Math.max(owners, owner + 1);
+      for (const lit of literals) {
+        let s = 0;
+        for (let k = 0; k < lit.length; k++) {
+          const c = lit.charCodeAt(k);
+          let nx = goto[s].get(c);
+          if (nx === undefined) {
+            nx = goto.length;
+            goto.push(new Map());
+            own.push(new Set());
+            goto[s].set(c, nx);
+          }
+          s = nx;
+        }
+        own[s].add(owner);
+      }
+    }
+    this.owners = owners;
+    const n = goto.length;
+    const delta = new Int32Array(n * 128);
+    const fail = new Int32Array(n);
+    const order: number[] = [];
+    for (let c = 0; c < 128; c++) {
+      const nx = goto[0].get(c);
+      delta[c] = nx ?? 0;
+      if (nx !== undefined) order.push(nx);
+    }
+    for (let q = 0; q < order.length; q++) {
+      const s = order[q];
+      for (const o of own[fail[s]]) own[s].add(o);
+      for (let c = 0; c < 128; c++) {
+        const nx = goto[s].get(c);
+        if (nx !== undefined) {
+          fail[nx] = delta[fail[s] * 128 + c];
+          delta[s * 128 + c] = nx;
+          order.push(nx);
+        } else delta[s * 128 + c] = delta[fail[s] * 128 + c];
+      }
+    }
+    this.delta = delta;
+    this.out = own.map((set) => (set.size ? Int32Array.from(set) : null));
+  }
+
+  /** Mark in `hit` (indexed by owner) every owner with a literal in `value`; returns how many were newly marked. */
+  scan(value: string, hit: Uint8Array): number {
+    const delta = this.delta;
+    const out = this.out;
+    let s = 0;
+    let marked = 0;
+    for (let i = 0; i < value.length; i++) {
+      let c = value.charCodeAt(i);
+      if (c >= 128) {
+        s = 0;
+        continue;
+      }
+      if (c >= 65 && c <= 90) c += 32;
+      s = delta[s * 128 + c];
+      const o = out[s];
+      if (o !== null) {
+        for (let k = 0; k < o.length; k++) {
+          if (hit[o[k]] === 0) {
+            hit[o[k]] = 1;
+            marked++;
+          }
+        }
+        if (marked === this.owners) return marked;
+      }
+    }
+    return marked;
+  }
+}

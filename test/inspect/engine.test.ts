@@ -1,0 +1,108 @@
+// Engine with small inline rule sets: selection, transforms, scoring once per signature, paranoia, modes, overrides.
+import t from 'tap';
+import { compileRuleset } from '../../src/inspect/engine.ts';
+import { exampleToInput } from '../../src/signatures/examples.ts';
+import type { ExampleRequest, SignatureSpec } from '../../src/types.ts';
+
+function sig(id: number, over: Partial<SignatureSpec>): SignatureSpec {
+  return {
+    id, name: `sig ${id}`, family: 'test', paranoia: 1, severity: 'critical', targets: ['args'], transforms: [],
+    operator: 'rx', pattern: 'x', tags: [], examples: { match: ['/?a=x'], pass: ['/?a=y'] }, ...over,
+  };
+}
+const PL1 = { paranoia: 1, threshold: 5, mode: 'block' } as const;
+const req = (ex: ExampleRequest) => exampleToInput(ex);
+
+const specs: SignatureSpec[] = [
+  sig(1, { pattern: 'union\\s+select', transforms: ['url_decode_uni', 'lowercase'] }),
+  sig(2, { operator: 'pm', pattern: ['/etc/passwd', 'boot.ini'], targets: ['args', 'path'], severity: 'error' }),
+  sig(3, { targets: ['headers:user-agent'], operator: 'contains', pattern: 'sqlmap', severity: 'warning' }),
+  sig(4, { targets: ['args', '!args:comment'], operator: 'rx', pattern: '<script', paranoia: 2 }),
+  sig(5, { targets: ['count:args'], operator: 'gt', pattern: 3, severity: 'notice' }),
+  sig(6, { targets: ['method'], operator: 'within', pattern: ['GET', 'POST'], severity: 'critical' }),
+];
+const rs = compileRuleset(specs, { version: 7 });
+
+t.test('decoded regex match blocks with the target, excerpt and matched part', async (t) => {
+  const v = rs.inspect(req('/s?q=1%2520UNION%2520%2520SELECT%2520pw'), PL1);
+  t.equal(v.action, 'block');
+  t.equal(v.score, 5);
+  t.equal(v.rulesetVersion, 7);
+  t.same(v.matches.map((m) => [m.id, m.target, m.matched]), [[1, 'args:q', 'union  select']]);
+  t.match(v.matches[0].value, /1 union {2}select pw/);
+});
+
+t.test('benign request is allowed with no matches', async (t) => {
+  const v = rs.inspect(req('/s?q=the+union+of+selected+works'), PL1);
+  t.equal(v.action, 'allow');
+  t.same(v.matches, []);
+});
+
+t.test('each signature counts once even when several targets match', async (t) => {
+  const v = rs.inspect(req('/etc/passwd?a=/etc/passwd&b=boot.ini'), PL1);
+  t.equal(v.matches.filter((m) => m.id === 2).length, 1);
+  t.equal(v.score, 4);
+  t.equal(v.action, 'allow', 'error (4) alone stays below threshold 5');
+});
+
+t.test('keyed header selector, case-insensitive header names', async (t) => {
+  const v = rs.inspect(req({ uri: '/', headers: { 'USER-AGENT': 'sqlmap/1.7' } }), PL1);
+  t.same(v.matches.map((m) => m.target), ['headers:user-agent']);
+  t.equal(v.score, 3);
+});
+
+t.test('paranoia: PL2 signature runs only at PL2; negated selector removes a member', async (t) => {
+  t.same(rs.inspect(req('/?x=<script>'), PL1).matches, []);
+  t.same(rs.inspect(req('/?x=<script>'), { ...PL1, paranoia: 2 }).matches.map((m) => m.id), [4]);
+  t.same(rs.inspect(req('/?comment=<script>'), { ...PL1, paranoia: 2 }).matches, []);
+});
+
+t.test('count: and within operators', async (t) => {
+  t.same(rs.inspect(req('/?a=1&b=2&c=3&d=4'), PL1).matches.map((m) => [m.id, m.target, m.value]), [[5, 'count:args', '4']]);
+  t.same(rs.inspect(req('/?a=1&b=2&c=3'), PL1).matches, []);
+  const v = rs.inspect(req({ method: 'TRACE', uri: '/' }), PL1);
+  t.same(v.matches.map((m) => [m.id, m.matched]), [[6, 'TRACE']]);
+});
+
+t.test('modes: detect forwards, off skips inspection', async (t) => {
+  const attack = req('/?q=union+select+1');
+  t.equal(rs.inspect(attack, { ...PL1, mode: 'detect' }).action, 'detect');
+  const off = rs.inspect(attack, { ...PL1, mode: 'off' });
+  t.equal(off.action, 'allow');
+  t.same(off.matches, []);
+});
+
+t.test('overrides: disable, lower severity, raise paranoia', async (t) => {
+  const attack = req('/?q=union+select+1');
+  t.same(compileRuleset(specs, { version: 1, overrides: { 1: { enabled: false } } }).inspect(attack, PL1).matches, []);
+  const lowered = compileRuleset(specs, { version: 1, overrides: { 1: { severity: 'notice' } } }).inspect(attack, PL1);
+  t.equal(lowered.score, 2);
+  t.equal(lowered.action, 'allow');
+  t.same(compileRuleset(specs, { version: 1, overrides: { 1: { paranoia: 3 } } }).inspect(attack, PL1).matches, []);
+});
+
+t.test('refuses duplicate ids, unknown operators/transforms/targets and ReDoS, naming the id', async (t) => {
+  const bad = (s: SignatureSpec[]) => {
+    try {
+      compileRuleset(s, { version: 1 });
+      return 'compiled';
+    } catch (err) {
+      t.equal((err as { code?: string }).code, 'WAF_ERR_SIGNATURE_INVALID');
+      return (err as Error).message;
+    }
+  };
+  t.match(bad([sig(10, {}), sig(10, {})]), /signature 10: duplicate id/);
+  t.match(bad([sig(11, { operator: 'nope' })]), /signature 11 .*unknown operator nope/);
+  t.match(bad([sig(12, { transforms: ['rot13'] })]), /signature 12 .*unknown transform rot13/);
+  t.match(bad([sig(13, { targets: ['argz'] })]), /signature 13 .*unknown target collection "argz"/);
+  t.match(bad([sig(14, { pattern: '(a+)+$' })]), /signature 14 .*ReDoS/);
+  t.match(bad([sig(15, { pattern: '(?:\\w|\\d)*x' })]), /signature 15 .*ReDoS/);
+  t.match(bad([sig(16, { pattern: '[' })]), /signature 16 .*invalid regex/);
+});
+
+t.test('findings are a target collection', async (t) => {
+  const r = compileRuleset([sig(20, { targets: ['findings'], operator: 'streq', pattern: 'url_encoding_invalid' })], { version: 1 });
+  const v = r.inspect(req('/?a=%zz'), PL1);
+  t.same(v.matches.map((m) => m.id), [20]);
+  t.ok(v.findings.some((f) => f.code === 'url_encoding_invalid'));
+});

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildAdmin } from './admin/server.ts';
+import { setupEvents } from './admin/plugin.ts';
 import { buildApp } from './app.ts';
 import { parseHostPort, type BulwarkConfig } from './config.ts';
 import type { Services } from './services.ts';
@@ -35,6 +36,7 @@ export async function createServices(config: BulwarkConfig, logger: Logger): Pro
   // [issue 3] inspection engine plugin: services.inspector = ...
   // [issue 6] rate limits:              services.rateLimiter = ...
   // [issue 7] events, metrics, admin:   services.events = ...; services.metrics = ...; services.adminPlugins.push(...)
+  await setupEvents(config, services);
   return services;
 }
 

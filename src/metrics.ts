@@ -1,0 +1,101 @@
+/** Prometheus metrics (prom-client, own registry): requests by site/verdict, blocks by family/signature, rate-limit decisions, latencies, store state. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/swagger';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServicePlugin, Services } from './services.ts';
+import type { WafEvent } from './types.ts';
+
+export interface Metrics {
+  registry: Registry;
+  /** Proxy-side hooks (services.metrics). */
+  plugin: ServicePlugin;
+  /** GET /metrics on the admin listener. */
+  adminPlugin: (app: FastifyInstance) => Promise<void>;
+  /** Feed every recorded event (blocks by family/signature, rate-limit decisions). */
+  onEvent(e: WafEvent): void;
+  /** For parts that time inspection themselves. */
+  observeInspection(seconds: number): void;
+}
+
+const STAMP = Symbol('bulwark.metrics.t');
+type Stamped = FastifyRequest & { [STAMP]?: { bodyRead?: bigint; forwarded?: bigint } };
+
+const seconds = (from: bigint, to: bigint) => Number(to - from) / 1e9;
+
+/** Build the metrics for one process. `status` getters are read at scrape time. */
+export function createMetrics(opts: { defaults?: boolean; services?: () => Services | undefined; streamUp?: () => boolean | null } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'bulwark_process_' });
+
+  const requests = new Counter({ name: 'bulwark_requests_total', help: 'Requests by site and verdict', labelNames: ['site', 'verdict'] as const, registers: [registry] });
+  const blocks = new Counter({ name: 'bulwark_blocks_total', help: 'Signature matches in blocked requests, by family and signature id', labelNames: ['family', 'signature'] as const, registers: [registry] });
+  const detections = new Counter({ name: 'bulwark_detections_total', help: 'Signature matches in detect-only requests, by family and signature id', labelNames: ['family', 'signature'] as const, registers: [registry] });
+  const rateLimit = new Counter({ name: 'bulwark_ratelimit_decisions_total', help: 'Rate-limit and ban decisions by policy', labelNames: ['policy', 'decision'] as const, registers: [registry] });
+  const inspection = new Histogram({ name: 'bulwark_inspection_duration_seconds', help: 'Time from body read to the end of inspection', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry] });
+  const upstream = new Histogram({ name: 'bulwark_upstream_duration_seconds', help: 'Time from forwarding to the end of the response, by site', labelNames: ['site'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
+  new Gauge({
+    name: 'bulwark_store_reachable', help: 'Rule store (Redis) reachable: 1 yes, 0 no (memory store: 1)', registers: [registry],
+    collect() {
+      const st = opts.services?.()?.rules?.status() as { storeReachable?: boolean } | undefined;
+      this.set(st ? (st.storeReachable === false ? 0 : 1) : 1);
+    },
+  });
+  new Gauge({
+    name: 'bulwark_ruleset_version', help: 'Live ruleset version', registers: [registry],
+    collect() {
+      const st = opts.services?.()?.rules?.status() as { version?: number } | undefined;
+      this.set(typeof st?.version === 'number' ? st.version : 0);
+    },
+  });
+  new Gauge({
+    name: 'bulwark_events_stream_reachable', help: 'Event stream (Redis) reachable: 1 yes, 0 no, -1 no stream configured', registers: [registry],
+    collect() {
+      const up = opts.streamUp?.();
+      this.set(up === null || up === undefined ? -1 : up ? 1 : 0);
+    },
+  });
+
+  const plugin: ServicePlugin = async (app) => {
+    // Registered after the body reader and the inspector: preValidation ≈ body read, our preHandler ≈ inspection done.
+    app.addHook('preValidation', async (req: Stamped) => {
+      req[STAMP] = { bodyRead: process.hrtime.bigint() };
+    });
+    app.addHook('preHandler', async (req: Stamped) => {
+      const s = (req[STAMP] ??= {});
+      s.forwarded = process.hrtime.bigint();
+      if (s.bodyRead) inspection.observe(seconds(s.bodyRead, s.forwarded));
+    });
+    app.addHook('onResponse', async (req: Stamped, reply: FastifyReply) => {
+      const now = process.hrtime.bigint();
+      const waf = req.waf;
+      const site = waf?.site ?? 'unknown';
+      const s = req[STAMP];
+      let verdict: string = waf?.verdict?.action ?? 'allow';
+      if (reply.statusCode === 429) verdict = 'rate-limit';
+      else if (reply.statusCode === 403 && verdict === 'allow') verdict = 'block';
+      else if (reply.statusCode >= 400 && !waf?.verdict && !s?.forwarded) verdict = 'refused';
+      requests.inc({ site, verdict });
+      if (s?.forwarded) upstream.observe({ site }, seconds(s.forwarded, now));
+      else if (s?.bodyRead && verdict === 'block') inspection.observe(seconds(s.bodyRead, now));
+    });
+  };
+
+  const adminPlugin = async (app: FastifyInstance): Promise<void> => {
+    app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['metrics'] } }, async (_req, reply) => {
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    });
+  };
+
+  return {
+    registry,
+    plugin,
+    adminPlugin,
+    observeInspection: (s) => inspection.observe(s),
+    onEvent(e) {
+      const c = e.action === 'block' ? blocks : e.action === 'detect' ? detections : null;
+      if (c) for (const m of e.matches) c.inc({ family: m.family, signature: String(m.id) });
+      if (e.action === 'rate-limit' || e.action === 'ban') rateLimit.inc({ policy: e.policy ?? 'unknown', decision: e.action });
+    },
+  };
+}

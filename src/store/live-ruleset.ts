@@ -7,8 +7,8 @@ import type { Mode } from '../types.ts';
 import type { RuleStore } from './store.ts';
 import { contentOf, makeSnapshot, type RuleSnapshot, type SnapshotContent } from './snapshot.ts';
 
-/** Compile (and self-test) snapshot content; throw with a clear message when it is unusable. */
-export type Compiler<T> = (content: SnapshotContent, version: number) => T;
+/** Compile (and self-test) snapshot content; throw (or reject) with a clear message when it is unusable. */
+export type Compiler<T> = (content: SnapshotContent, version: number) => T | Promise<T>;
 
 export interface Live<T> {
   version: number;
@@ -48,7 +48,7 @@ export interface LiveOptions<T> {
 const noLog: Logger = { info() {}, warn() {}, error() {} };
 
 export class LiveRuleset<T> {
-  private state: Live<T>;
+  private state!: Live<T>;
   private lastError: string | null = null;
   private compileMs = 0;
   private syncing: Promise<void> | null = null;
@@ -59,14 +59,11 @@ export class LiveRuleset<T> {
 
   constructor(private readonly opts: LiveOptions<T>) {
     this.log = opts.log ?? noLog;
-    const snapshot = makeSnapshot(opts.base, { version: 0, author: 'local', change: 'signatures/ and config file' });
-    const t0 = performance.now();
-    this.state = { version: 0, compiled: opts.compile(snapshot, 0), snapshot, loadedAt: Date.now() };
-    this.compileMs = performance.now() - t0;
   }
 
   /** The compiled ruleset of the live version (read once per request). */
   current(): T {
+    if (!this.state) throw new Error('live ruleset not started');
     return this.state.compiled;
   }
 
@@ -95,6 +92,10 @@ export class LiveRuleset<T> {
   /** Connect to the store and follow it. Resolves after the first sync or `startWaitMs`, whichever is first. */
   async start(): Promise<void> {
     const { store } = this.opts;
+    const snapshot = makeSnapshot(this.opts.base, { version: 0, author: 'local', change: 'signatures/ and config file' });
+    const t0 = performance.now();
+    this.state = { version: 0, compiled: await this.opts.compile(snapshot, 0), snapshot, loadedAt: Date.now() };
+    this.compileMs = performance.now() - t0;
     let firstSync!: () => void;
     const synced = new Promise<void>((r) => { firstSync = r; });
     this.unsubs.push(store.onPublished((v) => { if (v !== this.state.version) this.sync(); }));
@@ -136,14 +137,14 @@ export class LiveRuleset<T> {
           version: Math.max(1, this.state.version), author: 'bulwark', change: this.state.version ? `re-seeded with version ${this.state.version} after the store lost its data` : 'seeded from signatures/ and config',
         });
         const r = await store.commit(seed, { version: seed.version, at: seed.createdAt, author: seed.author, action: 'seed', detail: seed.change }, 0);
-        if (r.ok) this.install(seed);
+        if (r.ok) await this.install(seed);
         else this.again = true;
         return;
       }
       if (latest === this.state.version) return;
       const snap = await store.load(latest);
       if (!snap) throw new Error(`version ${latest} is announced but not stored`);
-      this.install(snap);
+      await this.install(snap);
     } catch (err) {
       this.lastError = (err as Error).message;
       this.log.warn(`rule store sync failed: ${this.lastError}; keeping version ${this.state.version}`);
@@ -151,17 +152,18 @@ export class LiveRuleset<T> {
   }
 
   /** Compile a snapshot and make it live; on failure keep the previous version and log. Returns whether it swapped. */
-  install(snap: RuleSnapshot): boolean {
+  async install(snap: RuleSnapshot): Promise<boolean> {
     if (snap.version === this.state.version) return true;
     const t0 = performance.now();
     let compiled: T;
     try {
-      compiled = this.opts.compile(snap, snap.version);
+      compiled = await this.opts.compile(snap, snap.version);
     } catch (err) {
       this.lastError = `version ${snap.version} refused: ${(err as Error).message}`;
       this.log.error(`rule store: ${this.lastError}; keeping version ${this.state.version}`);
       return false;
     }
+    if (snap.version === this.state.version) return true; // installed meanwhile by the change path
     this.compileMs = performance.now() - t0;
     const from = this.state.version;
     this.state = { version: snap.version, compiled, snapshot: snap, loadedAt: Date.now() };

@@ -27,9 +27,9 @@ export class RuleService<T> {
   }
 
   /** Compile and self-test content without storing it; throws WAF_ERR_SIGNATURE_INVALID with the reasons. */
-  check(content: SnapshotContent, version = 0): T {
+  async check(content: SnapshotContent, version = 0): Promise<T> {
     try {
-      return this.compile(content, version);
+      return await this.compile(content, version);
     } catch (err) {
       const e = err as Error & { problems?: string[] };
       throw new StoreError('WAF_ERR_SIGNATURE_INVALID', `refused, nothing changed: ${e.message}`, e.problems ?? [e.message]);
@@ -44,7 +44,7 @@ export class RuleService<T> {
       if (!latest) continue;
       const change = make(latest);
       const version = Math.max(base, latest.version) + 1;
-      const compiled = this.check(change.content, version);
+      const compiled = await this.check(change.content, version);
       const snap = makeSnapshot(contentOf(change.content), { version, author, change: change.detail });
       const audit: AuditEntry = { version, at: snap.createdAt, author, action: change.action, detail: change.detail };
       const r = await this.store.commit(snap, audit, base);

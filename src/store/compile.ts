@@ -1,0 +1,50 @@
+/**
+ * The store's compiler: snapshot content → the engine's CompiledRuleset, after self-testing every signature against
+ * its own examples (in a worker thread, cached by the signature's text, so a reload only re-tests what changed).
+ */
+import { compileRuleset, type CompiledRuleset } from '../inspect/engine.ts';
+import { readSignatureFiles } from '../signatures/loader.ts';
+import type { SignatureSpec } from '../types.ts';
+import { selfTestAll } from './self-test.ts';
+import { overridesById, type SnapshotContent } from './snapshot.ts';
+
+/** A compile or self-test refusal listing every problem (each naming its signature id). */
+export class RulesetRefused extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `${problems.length} problems: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`);
+    this.name = 'RulesetRefused';
+  }
+}
+
+/** Compile snapshot content; rejects with RulesetRefused when a signature fails its examples or anything fails to compile. */
+export async function compileSnapshot(content: SnapshotContent, version: number): Promise<CompiledRuleset> {
+  const problems = (await selfTestAll(content.signatures)).flat();
+  if (problems.length) throw new RulesetRefused(problems);
+  try {
+    return compileRuleset(content.signatures, { version, overrides: overridesById(content), exclusions: content.exclusions });
+  } catch (err) {
+    const e = err as Error & { details?: unknown };
+    throw new RulesetRefused(Array.isArray(e.details) ? e.details.map(String) : e.message.split('\n'));
+  }
+}
+
+/** Read signatures/*.yaml (schema-checked); throws RulesetRefused naming each bad file/entry. */
+export function loadLibrary(dir: string): SignatureSpec[] {
+  const read = readSignatureFiles(dir);
+  if (read.problems.length) throw new RulesetRefused(read.problems.map((p) => `${p.file}: ${p.message}`));
+  return read.signatures;
+}
+
+/**
+ * The local library to start from: signatures that fail their own examples (or do not compile) are left out and
+ * each is logged as an error, so one bad entry in signatures/ cannot keep the WAF from starting. Pushes stay strict.
+ */
+export async function usableLibrary(specs: SignatureSpec[], log: { error(msg: string): void }): Promise<SignatureSpec[]> {
+  const results = await selfTestAll(specs);
+  const ok: SignatureSpec[] = [];
+  specs.forEach((s, i) => {
+    if (results[i].length) log.error(`signature ${s.id} left out of the local library: ${results[i].join('; ')}`);
+    else ok.push(s);
+  });
+  return ok;
+}

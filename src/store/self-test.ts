@@ -1,0 +1,83 @@
+/**
+ * Self-tests signatures off the request thread: one long-lived worker thread runs every example; results are cached
+ * by the signature's exact text, so a reload only re-tests what changed. Falls back to this thread if no worker starts.
+ */
+import { Worker } from 'node:worker_threads';
+import { checkSignature } from '../signatures/loader.ts';
+import type { SignatureSpec } from '../types.ts';
+
+const MAX_CACHE = 20_000;
+const cache = new Map<string, string[]>();
+let worker: Worker | null = null;
+let workerBroken = false;
+let seq = 0;
+const pending = new Map<number, { resolve: (p: string[][]) => void; reject: (e: Error) => void }>();
+
+/** Built code runs the .js worker; from the .ts sources (tests, tsx) the worker first registers tsx's loader. */
+function spawnWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./self-test-worker.js', import.meta.url));
+  const api = import.meta.resolve('tsx/esm/api');
+  const file = new URL('./self-test-worker.ts', import.meta.url).href;
+  return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); })`, { eval: true });
+}
+
+function getWorker(): Worker | null {
+  if (workerBroken) return null;
+  if (worker) return worker;
+  try {
+    const w = spawnWorker();
+    w.unref();
+    w.on('message', (m: { id: number; problems?: string[][]; error?: string }) => {
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (m.problems) p.resolve(m.problems);
+      else p.reject(new Error(m.error ?? 'self-test worker failed'));
+    });
+    const fail = (err: Error) => {
+      workerBroken = true;
+      worker = null;
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => { if (worker === w) fail(new Error(`self-test worker exited with ${code}`)); });
+    worker = w;
+    return w;
+  } catch {
+    workerBroken = true;
+    return null;
+  }
+}
+
+function runInWorker(specs: SignatureSpec[]): Promise<string[][]> {
+  const w = getWorker();
+  if (!w) return Promise.resolve(specs.map((s) => checkSignature(s)));
+  const id = ++seq;
+  return new Promise<string[][]>((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    w.ref();
+    w.postMessage({ id, specs });
+  }).finally(() => { if (pending.size === 0) worker?.unref(); })
+    .catch(() => specs.map((s) => checkSignature(s)));
+}
+
+/** Problems per signature (empty array = passes its examples), in input order. */
+export async function selfTestAll(specs: SignatureSpec[]): Promise<string[][]> {
+  const keys = specs.map((s) => JSON.stringify(s));
+  const todo: number[] = [];
+  keys.forEach((k, i) => { if (!cache.has(k)) todo.push(i); });
+  if (todo.length) {
+    const results = await runInWorker(todo.map((i) => specs[i]));
+    if (cache.size + todo.length > MAX_CACHE) cache.clear();
+    todo.forEach((i, j) => cache.set(keys[i], results[j]));
+  }
+  return keys.map((k) => cache.get(k)!);
+}
+
+/** Stop the worker (tests, shutdown). */
+export async function stopSelfTestWorker(): Promise<void> {
+  const w = worker;
+  worker = null;
+  if (w) await w.terminate();
+}

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { WafError } from './errors.ts';
+import { rateLimitSchema } from './ratelimit/config-schema.ts';
 
 // ---------------------------------------------------------------------------
 // Small value schemas
@@ -112,6 +113,8 @@ export const configSchema = z.strictObject({
       connectTimeoutMs: z.number().int().positive().default(5_000),
       /** Keep-alive connections per upstream. */
       connectionsPerUpstream: z.number().int().positive().default(128),
+      /** Pass WebSocket upgrades through (the handshake is inspected like any request). */
+      websocket: z.boolean().default(true),
       /** Forward the client's Host (true) or the upstream's host:port (false). */
       preserveHost: z.boolean().default(true),
       /** Response headers removed before the client sees them (lower case). */
@@ -147,7 +150,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** [rateLimit — issue 6] */
-  rateLimit: z.looseObject({}).prefault({}),
+  rateLimit: rateLimitSchema,
   /** [events — issue 7] */
   events: z.looseObject({}).prefault({}),
   /** [admin — listener here; tokens/auth: issue 7] */

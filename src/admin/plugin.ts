@@ -19,6 +19,8 @@ export interface AdminPluginDeps {
   listen: string;
   /** Dry-run engine for POST /api/explain (issue 3); the route answers 503 until one is available. */
   explain?: () => Explainer | undefined;
+  /** Configured sites and their config-file mode (the dashboard's mode switch lists them). */
+  sites?: Array<{ name: string; mode: string }>;
 }
 
 /** Not encapsulated (skip-override): the auth hook and swagger's route collection cover every admin plugin registered after it. */
@@ -28,6 +30,8 @@ export function adminPlugin(deps: AdminPluginDeps): ServicePlugin {
     await registerOpenApi(app);
     await app.register(eventsRoutes, { prefix: '/api', events: deps.events });
     await app.register(explainRoute, { prefix: '/api', explainer: deps.explain ?? (() => undefined) });
+    app.get('/api/whoami', { schema: { summary: 'The caller: token name and role', tags: ['admin'] } }, async (req) => ({ name: req.admin?.name, role: req.admin?.role }));
+    app.get('/api/sites', { schema: { summary: 'Configured sites and their configured mode', tags: ['admin'] } }, async () => ({ sites: deps.sites ?? [] }));
     if (deps.metrics) await app.register(deps.metrics.adminPlugin);
     await app.register(uiRoutes);
   }) as unknown as ServicePlugin;
@@ -47,7 +51,14 @@ export async function setupEvents(config: BulwarkConfig, services: Services, opt
   log = created.log;
   services.events = log;
   services.metrics = metrics.plugin;
-  (services.adminPlugins ??= []).unshift(adminPlugin({ events: log, metrics, tokens: tokensFrom(config), listen: config.admin.listen, explain: opts.explain }));
+  (services.adminPlugins ??= []).unshift(adminPlugin({ events: log, metrics, tokens: tokensFrom(config), listen: config.admin.listen, explain: opts.explain, sites: sitesOf(config) }));
   (services.onClose ??= []).push(() => created.log.close());
   return { events: log, metrics };
+}
+
+/** The implicit default site (when no sites are configured or it serves unknown hosts) plus every configured site. */
+export function sitesOf(config: BulwarkConfig): Array<{ name: string; mode: string }> {
+  const out = config.sites.map((s) => ({ name: s.name, mode: s.mode ?? config.mode }));
+  if (!config.sites.length || config.defaultSite === 'default') out.unshift({ name: 'default', mode: config.mode });
+  return out;
 }

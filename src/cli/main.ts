@@ -6,6 +6,7 @@ import { registerStart } from './start.ts';
 import { registerRules } from './rules.ts';
 import { registerExclusions } from './exclusions.ts';
 import { registerMode } from './mode.ts';
+import { registerBans } from './bans.ts';
 
 const program = new Command('bulwark')
   .description('Bulwark: a web application firewall reverse proxy')
@@ -17,5 +18,6 @@ registerStart(program);
 registerRules(program);
 registerExclusions(program);
 registerMode(program);
+registerBans(program);
 
 await program.parseAsync(process.argv);

@@ -16,6 +16,7 @@ export const FINDING_CODES = {
   utf8_invalid: 'percent-decoded bytes are not valid UTF-8',
   multi_encoding: 'a value is still percent-encoded after the one decode a backend does (≥ 2 layers)',
   ctl_chars: 'control characters in a path, argument name, cookie or header',
+  args_duplicate: 'an argument name (not ending in []) sent more than once: parameter pollution (Django reads the last, PHP the last, ASP.NET joins)',
   args_too_many: 'more arguments than the view reads (the rest are not inspected)',
   targets_too_many: 'one collection (names, cookies, headers, ...) holds more than 2 × maxArgs targets (the rest are not inspected)',
   body_truncated: 'the body was longer than the inspection limit; only its start was inspected',
@@ -102,6 +103,8 @@ class ViewBuilder implements BodySink {
   private argsFull = false;
   /** `args` targets whose names can repeat (query, form, multipart, XML); JSON paths are unique. */
   private readonly repeatable: Target[] = [];
+  /** Names of repeatable args that came from forms/query/multipart (XML repeats elements as lists). */
+  private readonly fieldNames = new Set<string>();
   /** Hard cap on any one collection (names, cookies, headers, ...), so no input makes the view unbounded. */
   private readonly perCollection: number;
   private readonly capped = new Set<string>();
@@ -160,6 +163,7 @@ class ViewBuilder implements BodySink {
     if (!this.takeArg()) return false;
     this.add('args', name, value);
     this.pushRepeatable();
+    this.fieldNames.add(name);
     this.add(origin, name, value);
     this.add('args_names', name, name);
     if (CTL_VALUE.test(value) || CTL_STRICT.test(name)) this.finding('ctl_chars', 'control characters in an argument', 'args:' + name);
@@ -188,7 +192,11 @@ class ViewBuilder implements BodySink {
       }
     }
     if (!dup) return;
-    for (const [name, values] of byName) if (values.length > 1) this.add('args', name, values.join(','));
+    for (const [name, values] of byName) {
+      if (values.length < 2) continue;
+      this.add('args', name, values.join(','));
+      if (this.fieldNames.has(name) && !name.endsWith('[]')) this.finding('args_duplicate', 'an argument name is sent more than once', 'args:' + name);
+    }
   }
 
   // --- BodySink -----------------------------------------------------------

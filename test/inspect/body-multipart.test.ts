@@ -28,7 +28,7 @@ t.test('well-formed form: fields, duplicate fields, a file, no findings', async 
   t.same(values(v, 'files:doc'), ['line1\r\nline2'], 'file content without the delimiter CRLF');
   t.same(values(v, 'file_names:doc'), ['report.txt']);
   t.same(values(v, 'args:doc'), [], 'file parts are not args');
-  t.same(v.findings, []);
+  t.same(codes(v), ['args_duplicate'], 'only the repeated tag field');
   t.same(values(v, 'body_raw'), [body]);
 });
 

@@ -22,12 +22,12 @@ t.test('GET: singletons, path, query args with duplicates in order', async (t) =
   t.same(values(v, 'query_raw'), ['q=a+b%20c&q=%27x&empty=&flag']);
   t.same(values(v, 'args:q'), ['a b c', "'x", "a b c,'x"], 'both values, decoded once, in order, then joined');
   t.same(values(v, 'args_get:q'), ['a b c', "'x"]);
+  t.same(v.findings.map((f) => [f.code, f.target]), [['args_duplicate', 'args:q']]);
   t.same(values(v, 'args:empty'), ['']);
   t.same(values(v, 'args:flag'), ['']);
   t.same(targetsOf(v, 'args_names').map((x) => x.value), ['q', 'q', 'empty', 'flag']);
   t.same(values(v, 'headers:x-test'), ['one', 'two'], 'every occurrence, lowercase key');
   t.same(targetsOf(v, 'headers_names').map((x) => x.value), ['Host', 'X-Test', 'x-test'], 'names as sent');
-  t.same(v.findings, []);
   t.equal(targetsOf(v, 'args_post').length, 0);
   t.equal(targetsOf(v, 'body_raw').length, 0);
   // byCollection holds exactly the same target objects as targets
@@ -73,6 +73,9 @@ t.test('parameter pollution: duplicates across query and body are also seen join
   }));
   t.same(values(v, 'args:id'), ['1/*', '*/union/*', '*/select 1', '1/*,*/union/*,*/select 1']);
   t.same(values(v, 'args_get:id'), ['1/*', '*/union/*'], 'args_get / args_post keep only the single values');
+  t.same(codes(v), ['args_duplicate']);
+  const arr = buildRequestView(req({ url: '/?tag[]=a&tag[]=b' }));
+  t.same(codes(arr), [], 'PHP-style array names are not pollution');
 });
 
 t.test('cookies: every pair of every Cookie header', async (t) => {
@@ -93,7 +96,7 @@ t.test('urlencoded body: args and args_post, query args stay args_get', async (t
   t.same(values(v, 'args_get:next'), ['/home']);
   t.same(targetsOf(v, 'args').map((x) => x.key), ['next', 'user', 'pass', 'user', 'user'], 'query first, then body, in order, then joins');
   t.same(values(v, 'body_raw'), ['user=admin%27--&pass=p%40ss+word&user=second']);
-  t.same(v.findings, []);
+  t.same(codes(v), ['args_duplicate']);
 });
 
 t.test('JSON body: leaves by path, keys at any depth', async (t) => {

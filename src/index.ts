@@ -7,6 +7,7 @@ import { setupEvents } from './admin/plugin.ts';
 import { buildApp } from './app.ts';
 import { parseHostPort, type BulwarkConfig } from './config.ts';
 import { setupRateLimits } from './ratelimit/setup.ts';
+import { setupStore } from './store/wire.ts';
 import type { Services } from './services.ts';
 
 export interface Running {
@@ -34,6 +35,7 @@ export function createLogger(config: BulwarkConfig, destination?: NodeJS.Writabl
 export async function createServices(config: BulwarkConfig, logger: Logger): Promise<Services> {
   const services: Services = { config, logger, readiness: [], adminPlugins: [], onClose: [] };
   // [issue 5] store + live ruleset:     services.store = ...; services.rules = ...; services.readiness.push(...)
+  await setupStore(config, services);
   // [issue 3] inspection engine plugin: services.inspector = ...
   // [issue 6] rate limits:              services.rateLimiter = ...
   await setupRateLimits(config, services);

@@ -141,7 +141,8 @@ export async function rulesRoutes(app: FastifyInstance, opts: RulesRoutesOptions
     return rules.apply((s) => pushSignatures(s, signatures as unknown as SignatureSpec[]), who);
   });
 
-  app.post('/rules/library/diff', { bodyLimit }, async (req) => {
+  // Read-only despite POST (the library travels in the body): viewers may diff.
+  app.post('/rules/library/diff', { bodyLimit, config: { role: 'viewer' } }, async (req) => {
     const { signatures } = parse(libraryBody, req.body, 'WAF_ERR_SIGNATURE_INVALID');
     const s = snap();
     return { version: s.version, diff: diffSignatures(s.signatures, signatures as unknown as SignatureSpec[]) };

@@ -2,10 +2,10 @@
  * The store's compiler: snapshot content → the engine's CompiledRuleset, after self-testing every signature against
  * its own examples (in a worker thread, cached by the signature's text, so a reload only re-tests what changed).
  */
-import { compileRuleset, type CompiledRuleset } from '../inspect/engine.ts';
+import { compileRuleset, compileSignature, type CompiledRuleset } from '../inspect/engine.ts';
 import { readSignatureFiles } from '../signatures/loader.ts';
 import type { SignatureSpec } from '../types.ts';
-import { selfTestAll } from './self-test.ts';
+import { selfTestAll, trustAsTested } from './self-test.ts';
 import { overridesById, type SnapshotContent } from './snapshot.ts';
 
 /** A compile or self-test refusal listing every problem (each naming its signature id). */
@@ -36,15 +36,22 @@ export function loadLibrary(dir: string): SignatureSpec[] {
 }
 
 /**
- * The local library to start from: signatures that fail their own examples (or do not compile) are left out and
- * each is logged as an error, so one bad entry in signatures/ cannot keep the WAF from starting. Pushes stay strict.
+ * The local library to start from: signatures that do not compile (bad pattern, ReDoS-prone, unknown operator) are
+ * left out and each is logged as an error, so one bad entry in signatures/ cannot keep the WAF from starting. Their
+ * examples are not run here (the library test and `rules push` run them; a busy start would pay seconds of CPU);
+ * the rest is recorded as tested so changes layered on it (overrides, exclusions) do not re-run them either.
+ * Versions pushed or published later are self-tested in full for every signature whose text is new.
  */
-export async function usableLibrary(specs: SignatureSpec[], log: { error(msg: string): void }): Promise<SignatureSpec[]> {
-  const results = await selfTestAll(specs);
+export function usableLibrary(specs: SignatureSpec[], log: { error(msg: string): void }): SignatureSpec[] {
   const ok: SignatureSpec[] = [];
-  specs.forEach((s, i) => {
-    if (results[i].length) log.error(`signature ${s.id} left out of the local library: ${results[i].join('; ')}`);
-    else ok.push(s);
-  });
+  for (const s of specs) {
+    try {
+      compileSignature(s);
+      ok.push(s);
+    } catch (err) {
+      log.error(`signature ${s.id} left out of the local library: ${(err as Error).message}`);
+    }
+  }
+  trustAsTested(ok);
   return ok;
 }

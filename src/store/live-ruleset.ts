@@ -80,11 +80,11 @@ export class LiveRuleset<T> {
   status(): LiveStatus {
     const s = this.opts.store.status();
     return {
-      version: this.state.version,
+      version: this.state?.version ?? -1,
       store: s.kind,
       storeReachable: s.reachable,
       lastError: this.lastError ?? s.lastError,
-      loadedAt: new Date(this.state.loadedAt).toISOString(),
+      loadedAt: this.state ? new Date(this.state.loadedAt).toISOString() : '',
       compileMs: Math.round(this.compileMs * 10) / 10,
     };
   }
@@ -92,23 +92,47 @@ export class LiveRuleset<T> {
   /** Connect to the store and follow it. Resolves after the first sync or `startWaitMs`, whichever is first. */
   async start(): Promise<void> {
     const { store } = this.opts;
-    const snapshot = makeSnapshot(this.opts.base, { version: 0, author: 'local', change: 'signatures/ and config file' });
-    const t0 = performance.now();
-    this.state = { version: 0, compiled: await this.opts.compile(snapshot, 0), snapshot, loadedAt: Date.now() };
-    this.compileMs = performance.now() - t0;
-    let firstSync!: () => void;
-    const synced = new Promise<void>((r) => { firstSync = r; });
-    this.unsubs.push(store.onPublished((v) => { if (v !== this.state.version) this.sync(); }));
-    this.unsubs.push(store.onReconnect(() => { this.sync().finally(firstSync); }));
+    let reached!: () => void;
+    const reachable = new Promise<void>((r) => { reached = r; });
+    this.unsubs.push(store.onPublished((v) => { if (this.state && v !== this.state.version) this.sync(); }));
+    this.unsubs.push(store.onReconnect(() => { reached(); if (this.state) this.sync(); }));
     await store.start();
+    const wait = this.opts.startWaitMs ?? 2000;
+    await Promise.race([reachable, new Promise<void>((r) => setTimeout(r, wait).unref())]);
+    // First version: the store's latest (or ours, seeded into an empty store), compiled once; else the local base.
+    if (store.status().reachable) await this.initialFromStore();
+    if (!this.state) {
+      const snapshot = makeSnapshot(this.opts.base, { version: 0, author: 'local', change: 'signatures/ and config file' });
+      const t0 = performance.now();
+      this.state = { version: 0, compiled: await this.opts.compile(snapshot, 0), snapshot, loadedAt: Date.now() };
+      this.compileMs = performance.now() - t0;
+      if (!store.status().reachable) this.log.warn(`rule store (${store.kind}) not reachable: serving signatures/ and config, will load the published version when it is`);
+    }
     if (this.opts.pollMs) {
       this.timer = setInterval(() => { if (store.status().reachable) this.sync(); }, this.opts.pollMs);
       this.timer.unref();
     }
-    const wait = this.opts.startWaitMs ?? 2000;
-    await Promise.race([synced, new Promise<void>((r) => setTimeout(r, wait).unref())]);
-    if (this.state.version === 0 && !store.status().reachable) {
-      this.log.warn(`rule store (${store.kind}) not reachable: serving signatures/ and config, will load the published version when it is`);
+    // Anything published while we compiled.
+    if (store.status().reachable) await this.sync();
+  }
+
+  private async initialFromStore(): Promise<void> {
+    const { store } = this.opts;
+    try {
+      let snap = await store.load();
+      if (!snap) {
+        const seed = makeSnapshot(this.opts.base, { version: 1, author: 'bulwark', change: 'seeded from signatures/ and config' });
+        const r = await store.commit(seed, { version: 1, at: seed.createdAt, author: seed.author, action: 'seed', detail: seed.change }, 0);
+        snap = r.ok ? seed : await store.load();
+      }
+      if (!snap) return;
+      const t0 = performance.now();
+      this.state = { version: snap.version, compiled: await this.opts.compile(snap, snap.version), snapshot: snap, loadedAt: Date.now() };
+      this.compileMs = performance.now() - t0;
+      this.log.info(`rules: version ${snap.version} live from the ${store.kind} store (${snap.change})`);
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.log.error(`rule store: cannot use the stored version (${this.lastError}); serving signatures/ and config`);
     }
   }
 

@@ -75,6 +75,14 @@ export async function selfTestAll(specs: SignatureSpec[]): Promise<string[][]> {
   return keys.map((k) => cache.get(k)!);
 }
 
+/** Record signatures as passing without running them (the local library, checked by the library test and at push). */
+export function trustAsTested(specs: SignatureSpec[]): void {
+  for (const s of specs) {
+    const key = JSON.stringify(s);
+    if (!cache.has(key)) cache.set(key, []);
+  }
+}
+
 /** Stop the worker (tests, shutdown). */
 export async function stopSelfTestWorker(): Promise<void> {
   const w = worker;

@@ -90,3 +90,14 @@ export async function setupRules<T>(opts: SetupOptions<T>): Promise<RulesSetup<T
     close: async () => { await live.close(); await store.close(); },
   };
 }
+
+/** Where the local library lives: `inspection.signatures` in the config, else ./signatures. */
+export function signaturesDir(config: { inspection?: Record<string, unknown> }): string {
+  const dir = config.inspection?.signatures;
+  return typeof dir === 'string' && dir ? dir : 'signatures';
+}
+
+/** A pino-like logger as the store's Logger. */
+export function storeLogger(logger: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void }): Logger {
+  return { info: (m) => logger.info({ part: 'rules' }, m), warn: (m) => logger.warn({ part: 'rules' }, m), error: (m) => logger.error({ part: 'rules' }, m) };
+}

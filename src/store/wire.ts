@@ -1,0 +1,27 @@
+/** index.ts hook for issue 5: load the local library, start the store + live ruleset, and add them to Services. */
+import type { BulwarkConfig } from '../config.ts';
+import type { Services } from '../services.ts';
+import { compileSnapshot, loadLibrary, usableLibrary } from './compile.ts';
+import { baseContent, setupRules, signaturesDir, storeLogger, type RedisSection, type RulesSetup } from './setup.ts';
+import type { CompiledRuleset } from '../inspect/engine.ts';
+
+/**
+ * services.rules (live holder: current(), live(), modeFor(site), status()), services.store (change service used by
+ * the admin routes), a /readyz check, the /api rules routes (after the admin plugin's auth) and closing on shutdown.
+ */
+export async function setupStore(config: BulwarkConfig, services: Services): Promise<RulesSetup<CompiledRuleset>> {
+  const log = storeLogger(services.logger);
+  const library = usableLibrary(loadLibrary(signaturesDir(config as unknown as { inspection?: Record<string, unknown> })), log);
+  const r = await setupRules<CompiledRuleset>({
+    redis: config.redis as RedisSection,
+    base: baseContent(library, config as unknown as Parameters<typeof baseContent>[1]),
+    compile: compileSnapshot,
+    log,
+  });
+  services.store = r.service;
+  services.rules = r.live;
+  (services.readiness ??= []).push(r.readiness);
+  (services.adminPlugins ??= []).push(r.adminPlugin as unknown as NonNullable<Services['adminPlugins']>[number]);
+  (services.onClose ??= []).push(() => r.close());
+  return r;
+}

@@ -12,6 +12,7 @@ import { contextHook, validRequestId } from './proxy/context.ts';
 import { forward } from './proxy/forward.ts';
 import { Router } from './proxy/routing.ts';
 import { Upstreams } from './proxy/upstreams.ts';
+import { acceptUpgrades, isUpgrade, tunnel } from './proxy/websocket.ts';
 import type { ServicePlugin, Services } from './services.ts';
 
 /** Register a service plugin on the root instance (not encapsulated), so its hooks cover the proxy route. */
@@ -126,11 +127,15 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   });
 
   const forwardOpts = { upstreams, preserveHost: config.proxy.preserveHost, stripResponseHeaders, isTrustedPeer: (p: string) => trusted.has(p) };
+  const tunnelOpts = { ...forwardOpts, connectTimeoutMs: config.proxy.connectTimeoutMs };
   app.route({
     method: app.supportedMethods.filter((m) => m !== 'CONNECT'),
     url: '/*',
-    handler: (request, reply) => forward(request, reply, forwardOpts),
+    handler: (request, reply) => (isUpgrade(request.raw) ? tunnel(request, reply, tunnelOpts) : forward(request, reply, forwardOpts)),
   });
+  // WebSocket: Upgrade requests go through the same hooks (context, limits, inspection) before a tunnel opens.
+  // Without this listener Node would treat them as plain requests and the proxy would drop the Upgrade header.
+  if (config.proxy.websocket) acceptUpgrades(app as unknown as FastifyInstance, app.server);
 
   app.addHook('onClose', async () => {
     await upstreams.close();

@@ -3,6 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+
+// Spawns tsx subprocesses: slow to start when the shared 2-core machine is loaded.
+t.setTimeout(240_000);
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { flagsToOverrides } from '../../src/cli/start.ts';
 import { spawnCli } from '../helpers/bulwark.ts';

@@ -1,5 +1,8 @@
 // Graceful shutdown of the real CLI process: SIGTERM lets an in-flight request finish, refuses new connections, exits 0.
 import t from 'tap';
+
+// Spawns tsx subprocesses: slow to start when the shared 2-core machine is loaded.
+t.setTimeout(240_000);
 import { request } from 'undici';
 import { startBackend } from '../helpers/backend.ts';
 import { spawnBulwark } from '../helpers/bulwark.ts';

@@ -1,0 +1,128 @@
+/**
+ * WebSocket (HTTP/1.1 Upgrade) pass-through. The handshake goes through the normal Fastify pipeline (context,
+ * rate limits, inspection); only when it is allowed does the proxy open a raw tunnel to the upstream.
+ */
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WafError } from '../errors.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+
+const heads = new WeakMap<IncomingMessage, Buffer>();
+const MAX_RESPONSE_HEAD = 64 * 1024;
+
+/** Route 'upgrade' requests through Fastify with a response bound to the socket (no keep-alive after it). */
+export function acceptUpgrades(app: FastifyInstance, server: Server): void {
+  // Upgraded sockets are not HTTP connections Node can close when idle: track them and cut them on shutdown
+  // (WebSocket clients reconnect; waiting for them would hold SIGTERM until the shutdown timeout).
+  const open = new Set<Socket>();
+  app.addHook('preClose', async () => {
+    for (const s of open) s.destroy();
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    socket.on('error', () => socket.destroy());
+    heads.set(req, head);
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    // When Fastify answers itself (403, 421, 429 ...), close the socket after the answer.
+    res.on('finish', () => {
+      if (!socket.destroyed && !(req as { tunnelled?: boolean }).tunnelled) socket.end();
+    });
+    app.routing(req, res);
+  });
+}
+
+export function isUpgrade(req: IncomingMessage): boolean {
+  return (req as { upgrade?: boolean }).upgrade === true && typeof req.headers.upgrade === 'string';
+}
+
+export interface TunnelOptions {
+  preserveHost: boolean;
+  stripResponseHeaders: ReadonlySet<string>;
+  isTrustedPeer: (peer: string) => boolean;
+  connectTimeoutMs: number;
+}
+
+/** Open the tunnel: send the handshake upstream, relay its answer (identifying headers removed), then pipe both ways. */
+export function tunnel(request: FastifyRequest, reply: FastifyReply, opts: TunnelOptions): Promise<void> {
+  const raw = request.raw;
+  const waf = request.waf;
+  const target = new URL(waf.upstream);
+  const headers = upstreamRequestHeaders(raw.rawHeaders, { peer: waf.peer, trustedPeer: opts.isTrustedPeer(waf.peer), requestId: waf.id, preserveHost: opts.preserveHost });
+  if (!opts.preserveHost) headers.push('host', target.host);
+  headers.push('connection', 'Upgrade', 'upgrade', raw.headers.upgrade as string);
+
+  return new Promise<void>((resolve, reject) => {
+    const up = connect({ host: target.hostname, port: Number(target.port || (target.protocol === 'https:' ? 443 : 80)) });
+    if (target.protocol === 'https:') {
+      up.destroy();
+      return reject(new WafError('WAF_ERR_UPSTREAM_UNAVAILABLE', undefined, { cause: 'websocket to an https upstream is not supported' }));
+    }
+    let settled = false;
+    const fail = (err: WafError) => {
+      if (settled) return;
+      settled = true;
+      up.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new WafError('WAF_ERR_UPSTREAM_TIMEOUT', undefined, { cause: 'websocket handshake' })), Math.max(opts.connectTimeoutMs, waf.resolved.timeoutMs));
+    up.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      fail(new WafError('WAF_ERR_UPSTREAM_UNAVAILABLE', undefined, { cause: e.code ?? e.message }));
+    });
+    up.once('connect', () => {
+      let lines = `${raw.method} ${raw.url} HTTP/1.1\r\n`;
+      for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      up.write(lines + '\r\n');
+      const head = heads.get(raw);
+      if (head && head.length) up.write(head);
+    });
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (buf.length > MAX_RESPONSE_HEAD) {
+          clearTimeout(timer);
+          fail(new WafError('WAF_ERR_UPSTREAM_UNAVAILABLE', undefined, { cause: 'upstream response head too large' }));
+        }
+        return;
+      }
+      up.off('data', onData);
+      clearTimeout(timer);
+      settled = true;
+      const headLines = buf.subarray(0, end).toString('latin1').split('\r\n');
+      const rest = buf.subarray(end + 4);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(headLines[0])?.[1];
+      const kept = headLines.slice(1).filter((l) => !opts.stripResponseHeaders.has(l.slice(0, l.indexOf(':')).trim().toLowerCase()));
+      const socket = raw.socket;
+      (raw as { tunnelled?: boolean }).tunnelled = true;
+      reply.hijack();
+      socket.write(`${headLines[0]}\r\n${kept.join('\r\n')}${kept.length ? '\r\n' : ''}x-request-id: ${waf.id}\r\n\r\n`);
+      if (rest.length) socket.write(rest);
+      if (status !== '101') {
+        // The backend refused the upgrade: relay its answer, then close.
+        up.pipe(socket);
+        up.on('close', () => socket.destroy());
+        return resolve();
+      }
+      socket.setTimeout(0);
+      socket.setNoDelay(true);
+      up.setNoDelay(true);
+      up.pipe(socket);
+      socket.pipe(up);
+      const close = () => {
+        up.destroy();
+        socket.destroy();
+      };
+      up.on('close', close);
+      socket.on('close', close);
+      up.on('error', close);
+      resolve();
+    };
+    up.on('data', onData);
+  });
+}

@@ -3,12 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-
-// Spawns tsx subprocesses: slow to start when the shared 2-core machine is loaded.
-t.setTimeout(240_000);
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { flagsToOverrides } from '../../src/cli/start.ts';
 import { spawnCli } from '../helpers/bulwark.ts';
+
+// Spawns tsx subprocesses: slow to start when the shared 2-core machine is loaded.
+t.setTimeout(240_000);
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-config-'));
 const file = (name: string, text: string) => {

@@ -1,11 +1,11 @@
 // Cluster mode through the real CLI: N workers share the listeners, serve requests, and all stop on SIGTERM with exit 0.
 import t from 'tap';
-
-// Spawns tsx subprocesses: slow to start when the shared 2-core machine is loaded.
-t.setTimeout(240_000);
 import { request } from 'undici';
 import { startBackend } from '../helpers/backend.ts';
 import { spawnBulwark } from '../helpers/bulwark.ts';
+
+// Spawns tsx subprocesses: slow to start when the shared 2-core machine is loaded.
+t.setTimeout(240_000);
 
 t.test('--workers 2 starts two workers on one port; SIGTERM stops them all', async (t) => {
   const backend = await startBackend();

@@ -1,11 +1,11 @@
 // Graceful shutdown of the real CLI process: SIGTERM lets an in-flight request finish, refuses new connections, exits 0.
 import t from 'tap';
-
-// Spawns tsx subprocesses: slow to start when the shared 2-core machine is loaded.
-t.setTimeout(240_000);
 import { request } from 'undici';
 import { startBackend } from '../helpers/backend.ts';
 import { spawnBulwark } from '../helpers/bulwark.ts';
+
+// Spawns tsx subprocesses: slow to start when the shared 2-core machine is loaded.
+t.setTimeout(240_000);
 
 t.test('SIGTERM finishes the in-flight request, then exits 0', async (t) => {
   const backend = await startBackend((_req, res) => setTimeout(() => res.end('finished'), 1000));

@@ -181,6 +181,12 @@ class ViewBuilder implements BodySink {
   joinDuplicates(): void {
     const args = this.repeatable;
     if (args.length < 2) return;
+    if (args.length <= 16) {
+      // Few arguments: a quadratic scan is cheaper than a Map when (as usual) nothing repeats.
+      let any = false;
+      for (let i = 1; i < args.length && !any; i++) for (let j = 0; j < i; j++) if (args[i].key === args[j].key) any = true;
+      if (!any) return;
+    }
     const byName = new Map<string, string[]>();
     let dup = false;
     for (const t of args) {

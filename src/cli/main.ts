@@ -6,6 +6,7 @@ import { registerStart } from './start.ts';
 import { registerRules } from './rules.ts';
 import { registerExclusions } from './exclusions.ts';
 import { registerMode } from './mode.ts';
+import { registerEvents } from './events.ts';
 import { registerBans } from './bans.ts';
 
 const program = new Command('bulwark')
@@ -18,6 +19,7 @@ registerStart(program);
 registerRules(program);
 registerExclusions(program);
 registerMode(program);
+registerEvents(program);
 registerBans(program);
 
 await program.parseAsync(process.argv);

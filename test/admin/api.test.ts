@@ -16,7 +16,7 @@ t.test('admin API: auth, search, top, timeline, event by id, metrics, openapi â€
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-admin-'));
   const file = join(dir, 'events.jsonl');
   const b = await startTestBulwark({
-    upstream: backend.url,
+    upstream: backend.origin,
     events: { file: { path: file } },
     admin: { listen: '127.0.0.1:0', tokens: [{ name: 'alice', token: ADMIN, role: 'admin' }, { name: 'victor', token: VIEWER, role: 'viewer' }] },
   });
@@ -85,6 +85,7 @@ t.test('admin API: auth, search, top, timeline, event by id, metrics, openapi â€
   const m2 = await (await get('/metrics', VIEWER)).text();
   t.match(m2, /bulwark_requests_total\{site="default",verdict="allow"\} 1/);
   t.match(m2, /bulwark_upstream_duration_seconds_count\{site="default"\} 1/);
+  t.equal(backend.count, 1, 'the request reached the backend');
 
   const spec = await (await get('/api/openapi.json', VIEWER)).json();
   t.ok(spec.paths['/api/events'], 'openapi lists /api/events');

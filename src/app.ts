@@ -135,7 +135,7 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   });
   // WebSocket: Upgrade requests go through the same hooks (context, limits, inspection) before a tunnel opens.
   // Without this listener Node would treat them as plain requests and the proxy would drop the Upgrade header.
-  if (config.proxy.websocket) acceptUpgrades(app as unknown as FastifyInstance, app.server);
+  if (config.proxy.websocket) acceptUpgrades(app as unknown as FastifyInstance, app.server, limits.requestTimeoutMs);
 
   app.addHook('onClose', async () => {
     await upstreams.close();

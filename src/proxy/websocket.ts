@@ -6,13 +6,15 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WafError } from '../errors.ts';
+import { renderErrorPage } from '../pages.ts';
+import { hasBody } from './body.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 
 const heads = new WeakMap<IncomingMessage, Buffer>();
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
 /** Route 'upgrade' requests through Fastify with a response bound to the socket (no keep-alive after it). */
-export function acceptUpgrades(app: FastifyInstance, server: Server): void {
+export function acceptUpgrades(app: FastifyInstance, server: Server, handshakeTimeoutMs: number): void {
   // Upgraded sockets are not HTTP connections Node can close when idle: track them and cut them on shutdown
   // (WebSocket clients reconnect; waiting for them would hold SIGTERM until the shutdown timeout).
   const open = new Set<Socket>();
@@ -23,6 +25,15 @@ export function acceptUpgrades(app: FastifyInstance, server: Server): void {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
+    // Node's timeouts no longer cover this socket: bound the handshake ourselves (cleared once the tunnel is up).
+    socket.setTimeout(handshakeTimeoutMs || 30_000, () => socket.destroy());
+    if (hasBody(req)) {
+      // The parser is detached: a body could not be read (nor inspected). No WebSocket handshake has one.
+      const page = renderErrorPage(400, { requestId: 'upgrade-with-body', code: 'WAF_ERR_BAD_REQUEST' }, undefined);
+      app.log.info({ code: 'WAF_ERR_BAD_REQUEST', peer: socket.remoteAddress, upgrade: String(req.headers.upgrade).slice(0, 32) }, 'refused an Upgrade request with a body');
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: ${page.contentType}\r\nContent-Length: ${Buffer.byteLength(page.body)}\r\nConnection: close\r\n\r\n${page.body}`);
+      return;
+    }
     heads.set(req, head);
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
@@ -35,8 +46,12 @@ export function acceptUpgrades(app: FastifyInstance, server: Server): void {
   });
 }
 
+/**
+ * Only WebSocket is tunnelled. Any other Upgrade (h2c above all: a tunnelled h2c connection would give the client
+ * a raw HTTP/2 channel to the backend past every check) is forwarded as a plain request with Upgrade removed.
+ */
 export function isUpgrade(req: IncomingMessage): boolean {
-  return (req as { upgrade?: boolean }).upgrade === true && typeof req.headers.upgrade === 'string';
+  return (req as { upgrade?: boolean }).upgrade === true && typeof req.headers.upgrade === 'string' && req.headers.upgrade.trim().toLowerCase() === 'websocket';
 }
 
 export interface TunnelOptions {

@@ -96,3 +96,18 @@ t.test('backend down during a handshake → 502 page, socket closed', async (t) 
   t.equal(rawStatus(out), 502);
   t.notMatch(out, /127\.0\.0\.1:1\b/);
 });
+
+t.test('h2c (or any non-WebSocket) Upgrade is not tunnelled: forwarded as a plain request without Upgrade', async (t) => {
+  const before = ws.handshakes.length;
+  const out = await rawRequest(bw.port, 'GET /h2 HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n', 400);
+  t.equal(rawStatus(out), 200);
+  t.match(out, /plain$/);
+  t.equal(ws.handshakes.length, before, 'backend saw no upgrade');
+});
+
+t.test('an Upgrade request with a body is refused with 400', async (t) => {
+  const before = ws.handshakes.length;
+  const out = await rawRequest(bw.port, 'POST /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 5\r\n\r\nhello', 400);
+  t.equal(rawStatus(out), 400);
+  t.equal(ws.handshakes.length, before);
+});

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type BulwarkConfig } from '../../src/config.ts';
+import { deepMerge, loadConfig, type BulwarkConfig } from '../../src/config.ts';
 import { createLogger, createServices, startBulwark, type Running } from '../../src/index.ts';
 import type { Services } from '../../src/services.ts';
 
@@ -24,7 +24,7 @@ export interface TestBulwark {
  * (proxy and admin on 127.0.0.1:0, logging at info). `services` adds optional hooks (inspector, events, ...).
  */
 export async function startTestBulwark(config: Record<string, unknown> = {}, services: Partial<Services> = {}): Promise<TestBulwark> {
-  const cfg = loadConfig({ env: {}, object: { listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, shutdownTimeoutMs: 3000, ...config } });
+  const cfg = loadConfig({ env: {}, object: deepMerge({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, shutdownTimeoutMs: 3000 }, config) });
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -62,14 +62,13 @@ export interface SpawnedBulwark {
 }
 
 /** Run the CLI (`node --import tsx src/cli/main.ts ...args`) and wait for its "bulwark listening" line. */
-export async function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<{ proc: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> }> {
+export async function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  void timeoutMs;
   return { proc, out: () => out, err: () => err, exited };
 }
 

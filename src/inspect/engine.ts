@@ -12,6 +12,7 @@ import { LiteralMatcher } from './prefilter.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { transforms, type Transform } from './transforms.ts';
+import { chainTriggers, valueTriggers } from './triggers.ts';
 
 export interface CompileOptions {
   version: number;
@@ -70,10 +71,10 @@ export function compileSignature(spec: SignatureSpec, index = 0): CompiledSignat
   return { spec, index, score: SEVERITY_SCORE[spec.severity], chain, chainNames: spec.transforms, include, exclude, op };
 }
 
-/** One signature inside a plan: its selectors for one collection plus exclusion-added target removals. */
+/** One signature inside a plan, for one collection: its key filters plus exclusion-added target removals. */
 interface PlanSig {
   sig: CompiledSignature;
-  /** Index in the group (for the literal automaton's marks). */
+  /** Index in its transform group (for the group automaton's marks). */
   local: number;
   hasLiterals: boolean;
   /** Key filters of the include selectors for this collection (empty: the whole collection). */
@@ -82,17 +83,48 @@ interface PlanSig {
   removed: Selector[];
 }
 
+/** Signatures sharing one transform chain. */
 interface Group {
   chain: Transform[];
   /** Cache keys of each prefix of the chain (`a`, `a,b`, `a,b,c`). */
   prefixKeys: string[];
-  byCollection: Array<[string, PlanSig[]]>;
+  /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
+  triggers: number;
+  /** Automaton over the literals of the group's signatures (for values the chain changes). */
   matcher: LiteralMatcher | null;
   hit: Uint8Array;
 }
 
+/** The signatures of one group that select one collection. */
+interface GroupEntry {
+  group: Group;
+  /** Position of this entry in its list (for raw-hit dispatch). */
+  pos: number;
+  /** Without literals: tested on every selected target. */
+  always: PlanSig[];
+  /** With literals: tested only when one of their literals occurs. */
+  lit: PlanSig[];
+}
+
+/** Everything that selects one collection. */
+interface CollectionPlan {
+  collection: string;
+  /** Entries for a target whose key no keyed selector names: only whole-collection selectors. */
+  whole: GroupEntry[];
+  /** Raw-hit dispatch for each entry list (whole and by key). */
+  hits: Map<GroupEntry[], HitIndex>;
+  /** Entries for each key some selector names (whole-collection selectors included). */
+  byKey: Map<string, GroupEntry[]>;
+  /** Whether keys compare case-insensitively (headers). */
+  caseless: boolean;
+  /** Signatures with a regex key: checked target by target. */
+  regexKeyed: Array<{ ps: PlanSig; group: Group }>;
+  /** Automaton over the literals of every signature selecting the collection (owner = signature index). */
+  raw: LiteralMatcher | null;
+}
+
 interface Plan {
-  groups: Group[];
+  collections: CollectionPlan[];
 }
 
 const MAX_PLANS = 256;
@@ -104,8 +136,32 @@ function accepts(ps: PlanSig, t: Target): boolean {
     for (const k of ps.keys) if (keyMatches(k, t)) { ok = true; break; }
     if (!ok) return false;
   }
-  for (const r of ps.removed) if (excludes(r, t)) return false;
+  return notRemoved(ps, t);
+}
+
+function notRemoved(ps: PlanSig, t: Target): boolean {
+  const removed = ps.removed;
+  for (let i = 0; i < removed.length; i++) if (excludes(removed[i], t)) return false;
   return true;
+}
+
+/** Group plan signatures by transform group (order kept). */
+function toEntries(list: Array<{ ps: PlanSig; group: Group }>): GroupEntry[] {
+  const m = new Map<Group, GroupEntry>();
+  for (const { ps, group } of list) {
+    let e = m.get(group);
+    if (e === undefined) m.set(group, (e = { group, pos: m.size, always: [], lit: [] }));
+    (ps.hasLiterals ? e.lit : e.always).push(ps);
+  }
+  return [...m.values()];
+}
+
+/** For an entry list: signature index → the entry and plan signature that test it on a raw-scan hit. */
+type HitIndex = Map<number, { entry: GroupEntry; ps: PlanSig }>;
+function hitIndex(entries: GroupEntry[]): HitIndex {
+  const m: HitIndex = new Map();
+  for (const entry of entries) for (const ps of entry.lit) m.set(ps.sig.index, { entry, ps });
+  return m;
 }
 
 function excerpt(value: string, index: number, length: number): string {
@@ -115,8 +171,14 @@ function excerpt(value: string, index: number, length: number): string {
   return value.slice(start, start + EXCERPT);
 }
 
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list === undefined) m.set(k, [v]);
+  else list.push(v);
+}
+
 function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: CompiledExclusion[]): Plan {
-  const groups = new Map<string, { chain: Transform[]; names: string[]; members: Array<{ sig: CompiledSignature; removed: Selector[] }> }>();
+  const byChain = new Map<string, Array<{ sig: CompiledSignature; removed: Selector[] }>>();
   for (const sig of sigs) {
     if (sig.spec.paranoia > paranoia) continue;
     const removed = [...sig.exclude];
@@ -126,43 +188,62 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
       if (ex.target === undefined) { dropped = true; break; }
       removed.push(ex.target);
     }
-    if (dropped) continue;
-    const key = sig.chainNames.join(',');
-    let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = { chain: sig.chain, names: sig.chainNames, members: [] }));
-    g.members.push({ sig, removed });
+    if (!dropped) push(byChain, sig.chainNames.join(','), { sig, removed });
   }
-  const out: Group[] = [];
-  for (const g of groups.values()) {
-    const byCollection = new Map<string, PlanSig[]>();
+  const perCollection = new Map<string, Array<{ ps: PlanSig; group: Group }>>();
+  const rawLiterals = new Map<string, Map<number, string[]>>();
+  for (const members of byChain.values()) {
+    const names = members[0].sig.chainNames;
     const literalEntries: Array<{ owner: number; literals: string[] }> = [];
-    g.members.forEach(({ sig, removed }, local) => {
+    const group: Group = {
+      chain: members[0].sig.chain,
+      prefixKeys: names.map((_, k) => names.slice(0, k + 1).join(',')),
+      triggers: chainTriggers(names),
+      matcher: null,
+      hit: new Uint8Array(members.length),
+    };
+    members.forEach(({ sig, removed }, local) => {
       const lits = sig.op.literals;
       if (lits !== null) literalEntries.push({ owner: local, literals: lits });
-      const perCollection = new Map<string, Selector[]>();
+      const selectors = new Map<string, Selector[]>();
       const whole = new Set<string>();
       for (const sel of sig.include) {
         if (sel.key === undefined) whole.add(sel.collection);
-        const list = perCollection.get(sel.collection) ?? [];
-        list.push(sel);
-        perCollection.set(sel.collection, list);
+        push(selectors, sel.collection, sel);
       }
-      for (const [coll, sels] of perCollection) {
+      for (const [coll, sels] of selectors) {
         const ps: PlanSig = { sig, local, hasLiterals: lits !== null, keys: whole.has(coll) ? [] : sels, removed };
-        const list = byCollection.get(coll) ?? [];
-        list.push(ps);
-        byCollection.set(coll, list);
+        push(perCollection, coll, { ps, group });
+        if (lits !== null) {
+          let raw = rawLiterals.get(coll);
+          if (raw === undefined) rawLiterals.set(coll, (raw = new Map()));
+          raw.set(sig.index, lits);
+        }
       }
     });
-    out.push({
-      chain: g.chain,
-      prefixKeys: g.names.map((_, k) => g.names.slice(0, k + 1).join(',')),
-      byCollection: [...byCollection],
-      matcher: literalEntries.length > 0 ? new LiteralMatcher(literalEntries) : null,
-      hit: new Uint8Array(g.members.length),
+    group.matcher = literalEntries.length > 0 ? new LiteralMatcher(literalEntries) : null;
+  }
+  const collections: CollectionPlan[] = [];
+  for (const [collection, list] of perCollection) {
+    const raw = rawLiterals.get(collection);
+    const caseless = collection === 'headers' || collection === 'headers_names';
+    const wholeList = list.filter((x) => x.ps.keys.length === 0);
+    const regexKeyed = list.filter((x) => x.ps.keys.some((k) => typeof k.key !== 'string'));
+    const names = new Set<string>();
+    for (const x of list) for (const k of x.ps.keys) if (typeof k.key === 'string') names.add(k.key);
+    const byKey = new Map<string, GroupEntry[]>();
+    for (const name of names) {
+      byKey.set(name, toEntries(list.filter((x) => x.ps.keys.length === 0 || x.ps.keys.some((k) => k.key === name))));
+    }
+    const whole = toEntries(wholeList);
+    const hits = new Map<GroupEntry[], HitIndex>([[whole, hitIndex(whole)]]);
+    for (const list of byKey.values()) hits.set(list, hitIndex(list));
+    collections.push({
+      collection, caseless, byKey, regexKeyed, whole, hits,
+      raw: raw ? new LiteralMatcher([...raw].map(([owner, literals]) => ({ owner, literals }))) : null,
     });
   }
-  return { groups: out };
+  return { collections };
 }
 
 /** The value of a target after a transform chain, computed once per target and chain prefix per request. */
@@ -228,6 +309,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   if (problems.length > 0) throw new WafError('WAF_ERR_SIGNATURE_INVALID', problems.join('\n'), problems);
 
   const plans = new Map<string, Plan>();
+  const rawHitBuf = new Uint8Array(compiled.length);
   const limits = opts.limits;
   const version = opts.version;
 
@@ -256,43 +338,77 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const path = ctx.path ?? view.byCollection.get('path')?.[0]?.value ?? '/';
     const plan = planFor(paranoia, ctx.site, path, ctx.clientIp);
     const matched = new Uint8Array(compiled.length);
+    const rawHit = rawHitBuf;
+    const rawMarked: number[] = [];
     const cache = new Map<Target, Map<string, string>>();
     const matches: Match[] = [];
     let score = 0;
-    for (const g of plan.groups) {
-      const hit = g.hit;
-      for (const [coll, psigs] of g.byCollection) {
-        const targets = coll.startsWith('count:') ? countTargets(view, coll) : view.byCollection.get(coll);
-        if (targets === undefined) continue;
-        for (const t of targets) {
-          let wanted = false;
-          for (const ps of psigs) {
-            if (matched[ps.sig.index] === 0 && accepts(ps, t)) { wanted = true; break; }
-          }
-          if (!wanted) continue;
-          const v = transformed(cache, t, g);
-          let scanned = false;
-          for (const ps of psigs) {
-            const sig = ps.sig;
-            if (matched[sig.index] !== 0 || !accepts(ps, t)) continue;
-            if (ps.hasLiterals) {
+    const test = (ps: PlanSig, t: Target, v: string): void => {
+      const sig = ps.sig;
+      const m = sig.op.test(v);
+      if (m === null) return;
+      matched[sig.index] = 1;
+      score += sig.score;
+      const s = sig.spec;
+      matches.push({
+        id: s.id, name: s.name, family: s.family, severity: s.severity as Severity, paranoia: s.paranoia, score: sig.score,
+        target: t.name, value: excerpt(v, m.index, m.matched.length), matched: m.matched.slice(0, EXCERPT),
+      });
+    };
+    for (const cp of plan.collections) {
+      const coll = cp.collection;
+      const targets = coll.startsWith('count:') ? countTargets(view, coll) : view.byCollection.get(coll);
+      if (targets === undefined) continue;
+      for (const t of targets) {
+        const entries = (cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined) ?? cp.whole;
+        const bits = valueTriggers(t.value);
+        let rawWanted = false;
+        for (const e of entries) {
+          const g = e.group;
+          if ((bits & g.triggers) !== 0) {
+            // The chain changes this value: scan the group's own automaton over the transformed value.
+            let v: string | null = null;
+            for (const ps of e.always) {
+              if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
+              v ??= transformed(cache, t, g);
+              test(ps, t, v);
+            }
+            let scanned = false;
+            for (const ps of e.lit) {
+              if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
+              v ??= transformed(cache, t, g);
               if (!scanned) {
-                (g.matcher as LiteralMatcher).scan(v, hit);
+                (g.matcher as LiteralMatcher).scan(v, g.hit);
                 scanned = true;
               }
-              if (hit[ps.local] === 0) continue;
+              if (g.hit[ps.local] !== 0) test(ps, t, v);
             }
-            const m = sig.op.test(v);
-            if (m === null) continue;
-            matched[sig.index] = 1;
-            score += sig.score;
-            const s = sig.spec;
-            matches.push({
-              id: s.id, name: s.name, family: s.family, severity: s.severity as Severity, paranoia: s.paranoia, score: sig.score,
-              target: t.name, value: excerpt(v, m.index, m.matched.length), matched: m.matched.slice(0, EXCERPT),
-            });
+            if (scanned) g.hit.fill(0);
+            continue;
           }
-          if (scanned) hit.fill(0);
+          // The chain leaves the value as it is (up to ASCII case): one raw scan below serves every such chain.
+          if (e.lit.length > 0) rawWanted = true;
+          if (e.always.length === 0) continue;
+          let v: string | null = null;
+          for (const ps of e.always) {
+            if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
+            v ??= transformed(cache, t, g);
+            test(ps, t, v);
+          }
+        }
+        if (rawWanted && cp.raw !== null && cp.raw.scan(t.value, rawHit, rawMarked) > 0) {
+          const index = cp.hits.get(entries) as HitIndex;
+          for (const i of rawMarked) {
+            rawHit[i] = 0;
+            const h = index.get(i);
+            if (h === undefined || matched[i] !== 0 || (bits & h.entry.group.triggers) !== 0 || !notRemoved(h.ps, t)) continue;
+            test(h.ps, t, transformed(cache, t, h.entry.group));
+          }
+          rawMarked.length = 0;
+        }
+        for (const { ps, group } of cp.regexKeyed) {
+          if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
+          test(ps, t, transformed(cache, t, group));
         }
       }
     }

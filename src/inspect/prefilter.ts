@@ -206,12 +206,15 @@ export class LiteralMatcher {
     this.out = own.map((set) => (set.size ? Int32Array.from(set) : null));
   }
 
-  /** Mark in `hit` (indexed by owner) every owner with a literal in `value`; returns how many were newly marked. */
-  scan(value: string, hit: Uint8Array): number {
+  /**
+   * Mark in `hit` (indexed by owner) every owner with a literal in `value`, also pushing it on `marked` when
+   * given (so the caller can clear just those); returns how many were newly marked.
+   */
+  scan(value: string, hit: Uint8Array, marked?: number[]): number {
     const delta = this.delta;
     const out = this.out;
     let s = 0;
-    let marked = 0;
+    let count = 0;
     for (let i = 0; i < value.length; i++) {
       let c = value.charCodeAt(i);
       if (c >= 128) {
@@ -225,12 +228,13 @@ export class LiteralMatcher {
         for (let k = 0; k < o.length; k++) {
           if (hit[o[k]] === 0) {
             hit[o[k]] = 1;
-            marked++;
+            count++;
+            if (marked !== undefined) marked.push(o[k]);
           }
         }
-        if (marked === this.owners) return marked;
+        if (count === this.owners) return count;
       }
     }
-    return marked;
+    return count;
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * Transform triggers: characters without which a transform leaves a value unchanged (up to ASCII case). The engine
+ * uses them to reuse one literal scan of the raw value for every transform chain that cannot change it.
+ */
+
+export const T_PCT = 1; // %
+export const T_AMP = 2; // &
+export const T_BSL = 4; // backslash
+export const T_NONASCII = 8;
+export const T_NUL = 16;
+export const T_WS = 32; // any whitespace
+export const T_WSX = 64; // whitespace other than single spaces (tab, newline, double space)
+export const T_COMMENT = 128; // / - #
+export const T_HEX = 256; // 0x, 0X, \x
+export const T_CMD = 512; // " ' ^ , ; $
+export const T_B64 = 1024; // the trimmed value looks like base64 (≥ 8 chars of the alphabet)
+export const T_PATH = 2048; // / \ or a leading .
+export const T_ALL = 0x7fffffff;
+
+/** Trigger bits of each transform name. A transform missing here always counts as changing the value. */
+const BITS: Record<string, number> = {
+  url_decode: T_PCT,
+  url_decode_uni: T_PCT,
+  html_entity_decode: T_AMP,
+  js_decode: T_BSL,
+  unicode_normalize: T_NONASCII,
+  lowercase: T_NONASCII, // ASCII case is folded by the literal scan
+  remove_nulls: T_NUL,
+  compress_whitespace: T_WSX | T_NONASCII,
+  remove_whitespace: T_WS | T_NONASCII,
+  remove_comments: T_COMMENT,
+  replace_comments: T_COMMENT,
+  hex_decode: T_HEX,
+  cmdline: T_BSL | T_CMD | T_WS | T_NONASCII,
+  base64_decode: T_B64,
+  normalize_path: T_PATH,
+};
+
+/** The trigger bits of a chain (T_ALL when a transform is unknown here). */
+export function chainTriggers(names: readonly string[]): number {
+  let bits = 0;
+  for (const n of names) {
+    const b = BITS[n];
+    if (b === undefined) return T_ALL;
+    bits |= b;
+  }
+  return bits;
+}
+
+const B64_LIKE = /^\s*[A-Za-z0-9+/_-]{8,}={0,2}\s*$/;
+
+/** The trigger bits present in a value (one pass). */
+export function valueTriggers(v: string): number {
+  let bits = 0;
+  let prevSpace = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 128) { bits |= T_NONASCII; prevSpace = false; continue; }
+    switch (c) {
+      case 37: bits |= T_PCT; break;
+      case 38: bits |= T_AMP; break;
+      case 92: bits |= T_BSL | T_HEX | T_PATH; break;
+      case 0: bits |= T_NUL; break;
+      case 32: bits |= T_WS; if (prevSpace) bits |= T_WSX; prevSpace = true; continue;
+      case 9: case 10: case 11: case 12: case 13: bits |= T_WS | T_WSX; break;
+      case 47: bits |= T_COMMENT | T_PATH; break;
+      case 45: case 35: bits |= T_COMMENT; break;
+      case 48: { const n = v.charCodeAt(i + 1); if (n === 120 || n === 88) bits |= T_HEX; break; }
+      case 34: case 39: case 94: case 44: case 59: case 36: bits |= T_CMD; break;
+      default: break;
+    }
+    prevSpace = false;
+  }
+  if (v.charCodeAt(0) === 46) bits |= T_PATH;
+  if (v.length >= 8 && B64_LIKE.test(v)) bits |= T_B64;
+  return bits;
+}

@@ -28,7 +28,11 @@ export interface Services {
   metrics?: ServicePlugin;
   /** [issue 5] rule store and live ruleset holder. */
   store?: unknown;
-  rules?: { current(): unknown; status(): unknown };
+  /**
+   * [issue 5] Live ruleset: `current()` is the CompiledRuleset to inspect with (read it once per request);
+   * `modeFor(site)` is a mode set through the store (`bulwark mode set`), overriding the config's mode when defined.
+   */
+  rules?: { current(): unknown; status(): unknown; modeFor?(site: string): Mode | undefined };
   /** Extra checks for /readyz. */
   readiness?: ReadinessCheck[];
   /** Admin-listener plugins (admin API, dashboard, metrics endpoint) registered by src/admin/server.ts. */

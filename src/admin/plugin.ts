@@ -6,6 +6,7 @@ import type { EventLog } from '../log/event-log.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { parseHostPort } from '../config.ts';
 import type { ServicePlugin, Services } from '../services.ts';
+import type { RequestInput, Verdict } from '../types.ts';
 import { installAuth, tokensFrom, type TokenEntry } from './auth.ts';
 import { eventsRoutes } from './events-routes.ts';
 import { explainRoute, type Explainer } from './explain-route.ts';
@@ -51,7 +52,7 @@ export async function setupEvents(config: BulwarkConfig, services: Services, opt
   log = created.log;
   services.events = log;
   services.metrics = metrics.plugin;
-  (services.adminPlugins ??= []).unshift(adminPlugin({ events: log, metrics, tokens: tokensFrom(config), listen: config.admin.listen, explain: opts.explain, sites: sitesOf(config) }));
+  (services.adminPlugins ??= []).unshift(adminPlugin({ events: log, metrics, tokens: tokensFrom(config), listen: config.admin.listen, explain: opts.explain ?? (() => engineExplainer(config, services)), sites: sitesOf(config) }));
   (services.onClose ??= []).push(() => created.log.close());
   return { events: log, metrics };
 }
@@ -61,4 +62,17 @@ export function sitesOf(config: BulwarkConfig): Array<{ name: string; mode: stri
   const out = config.sites.map((s) => ({ name: s.name, mode: s.mode ?? config.mode }));
   if (!config.sites.length || config.defaultSite === 'default') out.unshift({ name: 'default', mode: config.mode });
   return out;
+}
+
+/** The live engine as a dry-run function: the site's paranoia, threshold and mode (store override first), or undefined before rules load. */
+export function engineExplainer(config: BulwarkConfig, services: Services): Explainer | undefined {
+  const rules = services.rules as { current(): unknown; modeFor?(site: string): string | undefined } | undefined;
+  const ruleset = rules?.current() as { inspect?: (input: RequestInput, ctx: Record<string, unknown>) => Verdict } | undefined;
+  if (!ruleset?.inspect) return undefined;
+  return (input) => {
+    const siteName = input.site ?? 'default';
+    const site = config.sites.find((s) => s.name === siteName);
+    const mode = rules?.modeFor?.(siteName) ?? site?.mode ?? config.mode;
+    return ruleset.inspect!(input, { paranoia: site?.paranoia ?? config.paranoia, threshold: site?.threshold ?? config.threshold, mode, site: siteName, clientIp: input.clientIp });
+  };
 }

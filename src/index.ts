@@ -6,6 +6,7 @@ import { buildAdmin } from './admin/server.ts';
 import { setupEvents } from './admin/plugin.ts';
 import { buildApp } from './app.ts';
 import { parseHostPort, type BulwarkConfig } from './config.ts';
+import { inspectionPlugin } from './inspect/plugin.ts';
 import { setupRateLimits } from './ratelimit/setup.ts';
 import { setupStore } from './store/wire.ts';
 import type { Services } from './services.ts';
@@ -37,6 +38,7 @@ export async function createServices(config: BulwarkConfig, logger: Logger): Pro
   // [issue 5] store + live ruleset:     services.store = ...; services.rules = ...; services.readiness.push(...)
   await setupStore(config, services);
   // [issue 3] inspection engine plugin: services.inspector = ...
+  services.inspector = inspectionPlugin;
   // [issue 6] rate limits:              services.rateLimiter = ...
   await setupRateLimits(config, services);
   // [issue 7] events, metrics, admin:   services.events = ...; services.metrics = ...; services.adminPlugins.push(...)

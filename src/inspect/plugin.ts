@@ -1,0 +1,105 @@
+/** Fastify hooks for inspection: request → RequestInput → live ruleset → verdict; block answers 403, detect logs and forwards. */
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { WafError } from '../errors.ts';
+import { buildEvent } from '../log/event.ts';
+import { renderErrorPage } from '../pages.ts';
+import type { ServicePlugin, Services } from '../services.ts';
+import { readSignatureFiles } from '../signatures/loader.ts';
+import type { Mode, RequestInput, Verdict } from '../types.ts';
+import { compileRuleset, compileSignature, type CompiledRuleset } from './engine.ts';
+
+/** Raw header pairs in arrival order from Node's flat `rawHeaders`. */
+export function headerPairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i], raw[i + 1]]);
+  return out;
+}
+
+/** The engine's view of a request as the proxy read it (body = the inspected part). */
+export function requestInput(request: FastifyRequest): RequestInput {
+  const raw = request.raw;
+  const waf = request.waf;
+  return {
+    method: raw.method ?? 'GET',
+    url: raw.url ?? '/',
+    httpVersion: raw.httpVersion,
+    headers: headerPairs(raw.rawHeaders),
+    body: waf.inspectBody,
+    bodyTruncated: waf.bodyTruncated,
+    clientIp: waf.clientIp,
+    site: waf.site,
+    route: waf.route,
+  };
+}
+
+/** Without the store's live holder: the local library (signatures that compile), config exclusions. */
+function localRuleset(services: Services): CompiledRuleset {
+  const insp = services.config.inspection as Record<string, unknown>;
+  const dir = typeof insp.signatures === 'string' && insp.signatures ? insp.signatures : 'signatures';
+  const read = readSignatureFiles(dir);
+  for (const p of read.problems) services.logger.error({ part: 'inspect', file: p.file, id: p.id }, `signature left out: ${p.message}`);
+  const usable = read.signatures.filter((s) => {
+    try {
+      compileSignature(s);
+      return true;
+    } catch (err) {
+      services.logger.error({ part: 'inspect', id: s.id }, `signature ${s.id} left out: ${(err as Error).message}`);
+      return false;
+    }
+  });
+  const exclusions = Array.isArray(insp.exclusions) ? (insp.exclusions as Parameters<typeof compileRuleset>[1]['exclusions']) : [];
+  return compileRuleset(usable, { version: 0, exclusions });
+}
+
+function decide(request: FastifyRequest, reply: FastifyReply, services: Services, verdict: Verdict): FastifyReply | undefined {
+  const waf = request.waf;
+  if (verdict.matches.length === 0 && verdict.action === 'allow') return undefined;
+  const recorded = verdict.action === 'block' || verdict.action === 'detect';
+  if (recorded) {
+    const event = buildEvent(
+      { site: waf.site, route: waf.route, clientIp: waf.clientIp, peer: waf.peer, method: request.method, url: request.raw.url ?? '/', headers: request.raw.rawHeaders.length ? headerPairs(request.raw.rawHeaders) : {} },
+      { action: verdict.action, mode: verdict.mode, verdict, paranoia: verdict.paranoia, rulesetVersion: verdict.rulesetVersion },
+    );
+    waf.eventId = event.id;
+    services.events?.record(event);
+  }
+  const summary = {
+    reqId: request.id, eventId: waf.eventId, action: verdict.action, score: verdict.score, threshold: verdict.threshold,
+    signatures: verdict.matches.map((m) => `${m.id}@${m.target}`), clientIp: waf.clientIp, site: waf.site,
+  };
+  if (verdict.action === 'block') {
+    request.log.warn(summary, 'request blocked');
+    const page = renderErrorPage(403, { requestId: request.id, eventId: waf.eventId, code: 'WAF_ERR_BLOCKED' }, request.headers.accept);
+    return reply.code(403).header('content-type', page.contentType).header('x-request-id', request.id).header('cache-control', 'no-store').send(page.body);
+  }
+  if (verdict.action === 'detect') request.log.warn(summary, 'attack detected (detect mode: forwarded)');
+  else request.log.info(summary, 'signatures matched below the threshold');
+  return undefined;
+}
+
+/** The inspection plugin: one preHandler hook after the body is read. */
+export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
+  const rules = services.rules as ({ current(): unknown; modeFor?(site: string): Mode | undefined } | undefined);
+  let local: CompiledRuleset | null = null;
+  if (!rules) local = localRuleset(services);
+  const current = (): CompiledRuleset => (rules ? (rules.current() as CompiledRuleset) : (local as CompiledRuleset));
+
+  app.addHook('preHandler', async (request, reply) => {
+    const waf = request.waf;
+    if (!waf || reply.sent) return;
+    const mode: Mode = rules?.modeFor?.(waf.site) ?? waf.mode;
+    if (mode === 'off') return;
+    const ruleset = current();
+    let verdict: Verdict;
+    try {
+      verdict = ruleset.inspect(requestInput(request), { paranoia: waf.paranoia, threshold: waf.threshold, mode, site: waf.site, clientIp: waf.clientIp });
+    } catch (err) {
+      // Fail closed: an engine failure must not let the request through uninspected.
+      request.log.error({ reqId: request.id, err }, 'inspection failed');
+      throw new WafError('WAF_ERR_INTERNAL', undefined, 'inspection failed');
+    }
+    waf.verdict = verdict;
+    return decide(request, reply, services, verdict);
+  });
+};

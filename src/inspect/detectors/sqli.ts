@@ -47,6 +47,14 @@ const STRUCTURAL = new Set(['select', 'from', 'where', 'union', 'order', 'group'
 
 type Ctx = 'numeric' | 'single-quote' | 'double-quote';
 
+/** The examined tokens; `more` is true when the input goes on past the last one (so its end is not the input's end). */
+type Tokens = SqlToken[] & { more?: boolean };
+
+/** True when index `i` is past the last token and the input really ends there. */
+function atEnd(t: Tokens, i: number): boolean {
+  return i >= t.length && !t.more;
+}
+
 interface Hit { rule: string; last: number }
 
 /**
@@ -61,12 +69,15 @@ export function detectSqli(value: string): Detection | null {
     if (quote && src.indexOf(String.fromCharCode(quote)) < 0) continue;
     // Most values are decided by the first tokens; the longer look is only for a later `;`/UNION/WAITFOR.
     const tz = new SqlTokenizer(src, 0, quote);
-    const tokens = collect(tz, [], FIRST_LOOK);
+    const tokens: Tokens = [];
+    let pending = collect(tz, tokens, FIRST_LOOK, null);
     let hit = analyse(tokens, ctx);
-    if (!hit && tokens.length === FIRST_LOOK && LATER_SQL.test(src.slice(tokens[FIRST_LOOK - 1]!.end))) {
-      collect(tz, tokens, MAX_TOKENS);
+    // A hit on a cut-off view is checked again on the longer one, as is a value with a later `;`/UNION/WAITFOR.
+    if (tokens.more && (hit || LATER_SQL.test(src.slice(tokens[FIRST_LOOK - 1]!.end)))) {
+      pending = collect(tz, tokens, MAX_TOKENS, pending);
       hit = analyse(tokens, ctx);
     }
+    void pending;
     if (hit) {
       const startTok = tokens[0]!;
       const from = ctx === 'numeric' ? startTok.start : Math.max(0, startTok.end - 1);
@@ -78,10 +89,12 @@ export function detectSqli(value: string): Detection | null {
   return null;
 }
 
-function collect(tz: SqlTokenizer, out: SqlToken[], max: number): SqlToken[] {
-  while (out.length < max) {
-    const t = tz.next();
-    if (!t) break;
+/** Appends tokens up to `max`; returns the one read ahead (to know whether more follow), for the next call. */
+function collect(tz: SqlTokenizer, out: Tokens, max: number, ahead: SqlToken | null): SqlToken | null {
+  let next = ahead ?? tz.next();
+  while (next && out.length < max) {
+    const t = next;
+    next = tz.next();
     // A known function name followed by `(` after whitespace is still a call (PostgreSQL, MSSQL).
     if (t.type === '(' && out.length > 0) {
       const prev = out[out.length - 1]!;
@@ -89,10 +102,11 @@ function collect(tz: SqlTokenizer, out: SqlToken[], max: number): SqlToken[] {
     }
     out.push(t);
   }
-  return out;
+  out.more = next !== null;
+  return next;
 }
 
-function analyse(t: SqlToken[], ctx: Ctx): Hit | null {
+function analyse(t: Tokens, ctx: Ctx): Hit | null {
   if (t.length === 0) return null;
   let i = 0;
   let lead: 's' | 'n' | 'p' | '' = '';
@@ -143,7 +157,7 @@ function analyse(t: SqlToken[], ctx: Ctx): Hit | null {
       if (closed && terminates(t, i)) return { rule: 'literal closed by a comment', last: i };
       return null;
     case ';': {
-      if (quoted && !/\s/.test(t[0]!.text) && (!t[i + 1] || t[i + 1]!.type === 'c')) return { rule: 'literal closed by a statement end', last: i };
+      if (quoted && !/\s/.test(t[0]!.text) && (atEnd(t, i + 1) || t[i + 1]!.type === 'c')) return { rule: 'literal closed by a statement end', last: i };
       // `';select ...`: right after a string break-out, SELECT starts a statement whatever follows it.
       if (closed && t[i + 1]?.type === 'S') return { rule: 'stacked query', last: i + 1 };
       const end = statementAt(t, i + 1);
@@ -179,7 +193,7 @@ function analyse(t: SqlToken[], ctx: Ctx): Hit | null {
 }
 
 /** Constructs that are SQL wherever they appear after the start: stacked statements, UNION SELECT, WAITFOR DELAY. */
-function anywhere(t: SqlToken[], from: number): Hit | null {
+function anywhere(t: Tokens, from: number): Hit | null {
   for (let j = Math.max(1, from); j < t.length; j++) {
     const ty = t[j]!.type;
     if (ty === ';') {
@@ -196,18 +210,18 @@ function anywhere(t: SqlToken[], from: number): Hit | null {
 }
 
 /** A select list item at or after `i` that cannot be prose: followed by `,`, FROM, a comment, `)` or nothing. */
-function strictSelect(t: SqlToken[], i: number): boolean {
+function strictSelect(t: Tokens, i: number): boolean {
   let j = i;
   while (j < t.length && (t[j]!.type === 'k' && /^(all|distinct|top)$/.test(t[j]!.text) || t[j]!.type === 'S')) j++;
   const tok = t[j];
-  if (!tok) return true;
+  if (!tok) return atEnd(t, j);
   if (tok.type === 'f' || tok.type === 'v' || tok.text === '*' || tok.type === '(') return true;
   const nx = t[j + 1];
-  return !nx || nx.type === ',' || nx.text === 'from' || nx.type === 'c' || nx.type === ')' || nx.text === 'into' || nx.type === ';';
+  return atEnd(t, j + 1) || (!!nx && (nx.type === ',' || nx.text === 'from' || nx.type === 'c' || nx.type === ')' || nx.text === 'into' || nx.type === ';'));
 }
 
 /** Index of the `)` closing the `(` at or after `i` (or the last token when unclosed). */
-function closeParen(t: SqlToken[], i: number): number {
+function closeParen(t: Tokens, i: number): number {
   let depth = 0;
   for (let j = i; j < t.length; j++) {
     const ty = t[j]!.type;
@@ -217,17 +231,18 @@ function closeParen(t: SqlToken[], i: number): number {
   return t.length - 1;
 }
 
-function isAttackCall(t: SqlToken[], i: number): boolean {
+function isAttackCall(t: Tokens, i: number): boolean {
   const tok = t[i];
   if (!tok || tok.type !== 'f' || !ATTACK_FUNCTIONS.has(tok.text) || t[i + 1]?.type !== '(') return false;
   // `Sleep (8 hours)`, `sleep(less) podcast`: words as arguments or after the call are prose.
-  const after = t[closeParen(t, i + 1) + 1];
-  if (after && (after.type === 'b' || after.type === 'k' || after.type === 'x')) return false;
+  const afterAt = closeParen(t, i + 1) + 1;
+  const after = t[afterAt];
+  if (after ? after.type === 'b' || after.type === 'k' || after.type === 'x' : !atEnd(t, afterAt)) return false;
   return !hasWords(t, i + 1);
 }
 
 /** True when the parenthesised group opened at `i` holds identifiers or unknown characters but no subquery. */
-function hasWords(t: SqlToken[], i: number): boolean {
+function hasWords(t: Tokens, i: number): boolean {
   const end = closeParen(t, i);
   let words = false;
   for (let k = i + 1; k < end; k++) {
@@ -237,14 +252,14 @@ function hasWords(t: SqlToken[], i: number): boolean {
   }
   return words;
 }
-function isSubselect(t: SqlToken[], i: number): boolean {
+function isSubselect(t: Tokens, i: number): boolean {
   let j = i;
   while (t[j]?.type === '(') j++;
   return j > i && t[j]?.type === 'S';
 }
 
 /** A line or block comment at `i` that really ends the statement (not an em-dash in prose). */
-function terminates(t: SqlToken[], i: number): boolean {
+function terminates(t: Tokens, i: number): boolean {
   const c = t[i]!;
   const raw = c.text.replace(/^(--|#|\/\*)/, '');
   // `"#anchor"`, `'#DEADED'`, `'/**'`: a quote after the marker means the input's quotes pair up as text.
@@ -258,13 +273,13 @@ function terminates(t: SqlToken[], i: number): boolean {
 }
 
 /** Operand at `i` including PostgreSQL casts (`'{}'::jsonb`): 'strong' (subquery, payload call, system variable), 'literal', 'word', or null. */
-function operand(t: SqlToken[], i: number): { kind: 'strong' | 'literal' | 'word'; next: number } | null {
+function operand(t: Tokens, i: number): { kind: 'strong' | 'literal' | 'word'; next: number } | null {
   const r = bareOperand(t, i);
   if (r) while (t[r.next]?.text === '::' && (t[r.next + 1]?.type === 'b' || t[r.next + 1]?.type === 'k')) r.next += 2;
   return r;
 }
 
-function bareOperand(t: SqlToken[], i: number): { kind: 'strong' | 'literal' | 'word'; next: number } | null {
+function bareOperand(t: Tokens, i: number): { kind: 'strong' | 'literal' | 'word'; next: number } | null {
   let j = i;
   while (t[j] && ((t[j]!.type === 'A' && (t[j]!.text === '-' || t[j]!.text === '+' || t[j]!.text === '~')) || (t[j]!.type === 'L' && (t[j]!.text === '!' || t[j]!.text === 'not')))) j++;
   const tok = t[j];
@@ -304,7 +319,7 @@ function bareOperand(t: SqlToken[], i: number): { kind: 'strong' | 'literal' | '
  * After a logical operator: a chain of terms; it is SQL when a term compares two operands,
  * calls a function, or is a literal that the attacker closes with a comment or `;`.
  */
-function booleanTail(t: SqlToken[], i: number, quoted: boolean, closed: boolean, literalsOnly = false): number {
+function booleanTail(t: Tokens, i: number, quoted: boolean, closed: boolean, literalsOnly = false): number {
   let j = i;
   for (let term = 0; term < 6 && t[j]?.type === 'L'; term++) {
     const logical = t[j]!;
@@ -342,14 +357,14 @@ function booleanTail(t: SqlToken[], i: number, quoted: boolean, closed: boolean,
       if (next?.type === 'c' && closed && terminates(t, j)) return j;
       // Numeric context: `-1 or true--`, only with a bare comment marker (prose uses `--` as a dash).
       if (next?.type === 'c' && !closed && next.text.replace(/^(--|#)/, '').trim().length <= 1 && !next.open) return j;
-      if (next?.type === ';' && closed) { const end = statementAt(t, j + 1); if (end >= 0 || !t[j + 1]) return Math.max(j, end); }
+      if (next?.type === ';' && closed) { const end = statementAt(t, j + 1); if (end >= 0 || atEnd(t, j + 1)) return Math.max(j, end); }
     }
   }
   return -1;
 }
 
 /** Right side of a comparison at `i`; returns the last index used, or -1. */
-function comparisonRight(t: SqlToken[], i: number): number {
+function comparisonRight(t: Tokens, i: number): number {
   const op = t[i]!;
   let j = i + 1;
   if (op.text === 'notnull' || op.text === 'isnull') return i;
@@ -368,7 +383,7 @@ function comparisonRight(t: SqlToken[], i: number): number {
   return b.next - 1;
 }
 
-function comparisonTail(t: SqlToken[], i: number, lead: string, closed: boolean): number {
+function comparisonTail(t: Tokens, i: number, lead: string, closed: boolean): number {
   const op = t[i]!;
   const end = comparisonRight(t, i);
   if (end < 0) return -1;
@@ -384,7 +399,7 @@ function comparisonTail(t: SqlToken[], i: number, lead: string, closed: boolean)
     // `x'='x`, `' like '%`: the right side is a string the application's own closing quote will end
     // (it runs to the end of the input), or a number. `"=" or "v"` in prose pairs its quotes up instead.
     const right = t[end]!;
-    const tail = end === t.length - 1;
+    const tail = atEnd(t, end + 1);
     // ...and the text before the break-out is a value too (`x'='x`, `1'='1`), not a sentence quoting `'='`.
     if (/\s/.test(t[0]!.text)) return -1;
     const shortValue = right.type === 's' && right.open && right.text.length <= 24 && !/\s/.test(right.text);
@@ -396,7 +411,7 @@ function comparisonTail(t: SqlToken[], i: number, lead: string, closed: boolean)
   return -1;
 }
 
-function clauseTail(t: SqlToken[], i: number, closed: boolean): number {
+function clauseTail(t: Tokens, i: number, closed: boolean): number {
   const k = t[i]!.text;
   const n1 = t[i + 1];
   const n2 = t[i + 2];
@@ -433,7 +448,7 @@ function clauseTail(t: SqlToken[], i: number, closed: boolean): number {
 }
 
 /** Does a SQL statement start at `i`? Returns its last examined index or -1. */
-function statementAt(t: SqlToken[], i: number, strict = false): number {
+function statementAt(t: Tokens, i: number, strict = false): number {
   const tok = t[i];
   if (!tok) return -1;
   const n1 = t[i + 1];
@@ -457,7 +472,7 @@ function statementAt(t: SqlToken[], i: number, strict = false): number {
     case 'set':
       return n1?.type === 'v' || (n1?.type === 'b' && n2?.type === 'C') ? i + 1 : -1;
     case 'shutdown':
-      return !n1 || n1.type === 'c' || n1.text === 'with' ? i : -1;
+      return atEnd(t, i + 1) || n1?.type === 'c' || n1?.text === 'with' ? i : -1;
     case 'waitfor':
       return n1?.text === 'delay' || n1?.text === 'time' ? i + 1 : -1;
     case 'grant': case 'revoke':
@@ -474,31 +489,31 @@ function statementAt(t: SqlToken[], i: number, strict = false): number {
 }
 
 /** Statements that are unmistakable even inside prose (after a `;` found anywhere in the value). */
-function strictStatementAt(t: SqlToken[], i: number): number {
+function strictStatementAt(t: Tokens, i: number): number {
   const tok = t[i]!;
   const n1 = t[i + 1];
   const n2 = t[i + 2];
   const n3 = t[i + 3];
-  const ends = (x: SqlToken | undefined) => !x || x.type === ';' || x.type === 'c';
+  const ends = (k: number) => atEnd(t, k) || t[k]?.type === ';' || t[k]?.type === 'c';
   if (tok.type === 'S') return selectListAt(t, i + 1);
   if (tok.type === 'f' && ATTACK_FUNCTIONS.has(tok.text)) return i + 1;
   switch (tok.text) {
     case 'drop': case 'truncate':
-      return n1 && /^(table|database|schema|user|view|procedure|function|login)$/.test(n1.text) && n2 && ends(n3) ? i + 2 : -1;
+      return n1 && /^(table|database|schema|user|view|procedure|function|login)$/.test(n1.text) && n2 && ends(i + 3) ? i + 2 : -1;
     case 'create': case 'alter':
-      return n1 && /^(table|database|schema|user|view|procedure|function|login|trigger)$/.test(n1.text) && n2 && (ends(n3) || n3!.type === '(' || n3!.type === 'k') ? i + 2 : -1;
+      return n1 && /^(table|database|schema|user|view|procedure|function|login|trigger)$/.test(n1.text) && n2 && (ends(i + 3) || n3?.type === '(' || n3?.type === 'k') ? i + 2 : -1;
     case 'insert': case 'replace':
       return n1?.text === 'into' && n2 && n3 && (n3.type === '(' || n3.text === 'values' || n3.type === 'S' || n2.type === 'f') ? i + 2 : -1;
     case 'update':
       return n1?.type === 'b' && n2?.text === 'set' && t[i + 4]?.type === 'C' ? i + 4 : -1;
     case 'delete':
-      return n1?.text === 'from' && n2 && (ends(n3) && !!n3 || n3?.text === 'where') ? i + 3 : -1;
+      return n1?.text === 'from' && n2 && ((!!n3 && ends(i + 3)) || n3?.text === 'where') ? i + 3 : -1;
     case 'exec': case 'execute':
       return n1 && (n1.type === 'v' || n1.type === '(' || /^(xp_|sp_|master|dbo|immediate)/.test(n1.text)) ? i + 1 : -1;
     case 'declare': case 'set':
       return n1?.type === 'v' ? i + 1 : -1;
     case 'shutdown':
-      return ends(n1) ? i : -1;
+      return ends(i + 1) ? i : -1;
     case 'waitfor':
       return (n1?.text === 'delay' || n1?.text === 'time') && n2?.type === 's' ? i + 2 : -1;
     default:
@@ -507,7 +522,7 @@ function strictStatementAt(t: SqlToken[], i: number): number {
 }
 
 /** `SELECT` followed by something that is a select list (not prose like "select your plan"). */
-function selectListAt(t: SqlToken[], i: number): number {
+function selectListAt(t: Tokens, i: number): number {
   let j = i;
   while (t[j]?.type === 'k' && (t[j]!.text === 'all' || t[j]!.text === 'distinct' || t[j]!.text === 'top')) j++;
   const tok = t[j];
@@ -522,12 +537,12 @@ function selectListAt(t: SqlToken[], i: number): number {
   return -1;
 }
 
-function unionAt(t: SqlToken[], i: number): number {
+function unionAt(t: Tokens, i: number): number {
   let j = i + 1;
   if (t[j]?.text === 'all' || t[j]?.text === 'distinct' || t[j]?.text === 'distinctrow') j++;
   while (t[j]?.type === '(') j++;
   if (t[j]?.type !== 'S') return -1;
-  if (!t[j + 1]) return j;
+  if (j + 1 >= t.length) return atEnd(t, j + 1) ? j : -1;
   const end = selectListAt(t, j + 1);
   if (end >= 0) return end;
   // `union select/`, `union select*`: anything but a prose word after SELECT.
@@ -536,7 +551,7 @@ function unionAt(t: SqlToken[], i: number): number {
 }
 
 /** Operators and literals only, from the literal to a subquery or payload call. */
-function gluedPayload(t: SqlToken[], i: number, quoted: boolean): number {
+function gluedPayload(t: Tokens, i: number, quoted: boolean): number {
   let sawOperator = false;
   for (let j = i; j < t.length && j < i + 12; j++) {
     const tok = t[j]!;

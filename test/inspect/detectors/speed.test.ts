@@ -7,12 +7,17 @@ const short = "I'd like to order the blue one, size 10 (not 11) - can you ship i
 const para = "We're excited to announce the 2.0 release! It's been a long road: we rewrote the parser, dropped the old 'legacy' mode and added <strong>streaming</strong> support. Select the new option in Settings > Advanced, or read the docs at https://example.com/docs?v=2&lang=en. Questions? Email support@example.com or call 555-0100 (9-5, Mon-Fri). ";
 const long = para.repeat(Math.ceil(2048 / para.length)).slice(0, 2048);
 
+/** Best of several short rounds: the machine is shared, and the quietest round is the detector's own cost. */
 function usPerCall(f: (s: string) => unknown, s: string): number {
   for (let i = 0; i < 3000; i++) f(s);
-  const n = 5000;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) f(s);
-  return Number(process.hrtime.bigint() - t0) / 1e3 / n;
+  let best = Infinity;
+  for (let round = 0; round < 9; round++) {
+    const n = 500;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) f(s);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3 / n);
+  }
+  return best;
 }
 
 t.test('benign text is cheap to inspect', async (t) => {

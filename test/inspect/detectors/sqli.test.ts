@@ -199,9 +199,50 @@ t.test('only the first SQLI_MAX_INPUT characters are examined', async (t) => {
 t.test('pathological inputs finish quickly', async (t) => {
   const inputs = ["'".repeat(50000), '('.repeat(50000), '1 or '.repeat(10000), '/*'.repeat(20000), "' or (".repeat(8000), '-'.repeat(50000), '1 #\n'.repeat(5000), "1' union#\n".repeat(3000)];
   for (const s of inputs) {
-    const t0 = process.hrtime.bigint();
-    detectSqli(s);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    // Best of three: the machine is shared; a linear-time detector is fast in its quietest run.
+    let ms = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const t0 = process.hrtime.bigint();
+      detectSqli(s);
+      ms = Math.min(ms, Number(process.hrtime.bigint() - t0) / 1e6);
+    }
     t.ok(ms < 50, `${JSON.stringify(s.slice(0, 8))}… took ${ms.toFixed(2)} ms`);
   }
+});
+
+t.test('random mixes of SQL, HTML and JS fragments never throw', async (t) => {
+  const pieces = ["'", '"', '`', '(', ')', ';', '--', '#', '/*', '*/', '/*!', ' ', 'or', 'and', 'union', 'select', '1', '=', '<', '>', 'script', 'on', 'load', 'javascript:', '&#', 'x', '{{', '}}', '${', '\\', '\n', '\u0000', '@@', '0x', 'e', '.', ',', 'sleep', 'from', '||', '::', 'svg', '/', 'src=', 'href=', '&colon;', 'all', 'distinct'];
+  let seed = 12345;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+  let thrown = 0;
+  for (let i = 0; i < 20000; i++) {
+    let s = '';
+    const n = 1 + Math.floor(rnd() * (i % 100 === 0 ? 2000 : 30));
+    for (let k = 0; k < n; k++) s += pieces[Math.floor(rnd() * pieces.length)];
+    try {
+      detectSqli(s);
+    } catch (err) {
+      if (thrown++ < 5) t.fail(`threw on ${JSON.stringify(s.slice(0, 200))}: ${(err as Error).message}`);
+    }
+  }
+  t.equal(thrown, 0, 'no input throws');
+});
+
+t.test('constructs cut off at the examined-token limits neither throw nor count as the end of the input', async (t) => {
+  const tails = ['union select', 'union all select', 'union select 1', '; drop table users', '; select', 'or 1=1', "' or 'a'='a", '; shutdown', '= 1', 'sleep(1) x'];
+  for (const tail of tails) {
+    for (let k = 0; k < 60; k++) {
+      for (const head of ['', '1 ', "x' ", 'x" ', '1; ']) {
+        const value = head + 'w '.repeat(k) + tail + ' and more words after it';
+        try {
+          detectSqli(value);
+        } catch (err) {
+          t.fail(`threw on ${JSON.stringify(value)}: ${(err as Error).message}`);
+          return;
+        }
+      }
+    }
+  }
+  // Prose whose 14th / 40th token is SELECT after UNION: the words that follow decide, not the cut.
+  for (let k = 0; k < 45; k++) t.equal(detectSqli('w '.repeat(k) + 'the union select committee met on monday and tuesday'), null, `prose with ${k} leading words`);
 });

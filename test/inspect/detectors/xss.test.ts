@@ -190,9 +190,31 @@ t.test('only the first XSS_MAX_INPUT characters are examined', async (t) => {
 t.test('pathological inputs finish quickly', async (t) => {
   const inputs = ['<'.repeat(50000), '<a '.repeat(20000), '<a b='.repeat(10000), "'".repeat(50000), "';a(".repeat(10000), 'javascript:'.repeat(5000), '{{'.repeat(20000), 'on'.repeat(20000) + '=', '&#'.repeat(20000)];
   for (const s of inputs) {
-    const t0 = process.hrtime.bigint();
-    detectXss(s);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    // Best of three: the machine is shared; a linear-time detector is fast in its quietest run.
+    let ms = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const t0 = process.hrtime.bigint();
+      detectXss(s);
+      ms = Math.min(ms, Number(process.hrtime.bigint() - t0) / 1e6);
+    }
     t.ok(ms < 100, `${JSON.stringify(s.slice(0, 8))}… took ${ms.toFixed(2)} ms`);
   }
+});
+
+t.test('random mixes of SQL, HTML and JS fragments never throw', async (t) => {
+  const pieces = ["'", '"', '`', '(', ')', ';', '--', '#', '/*', '*/', '/*!', ' ', 'or', 'and', 'union', 'select', '1', '=', '<', '>', 'script', 'on', 'load', 'javascript:', '&#', 'x', '{{', '}}', '${', '\\', '\n', '\u0000', '@@', '0x', 'e', '.', ',', 'sleep', 'from', '||', '::', 'svg', '/', 'src=', 'href=', '&colon;', 'all', 'distinct'];
+  let seed = 12345;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+  let thrown = 0;
+  for (let i = 0; i < 20000; i++) {
+    let s = '';
+    const n = 1 + Math.floor(rnd() * (i % 100 === 0 ? 2000 : 30));
+    for (let k = 0; k < n; k++) s += pieces[Math.floor(rnd() * pieces.length)];
+    try {
+      detectXss(s);
+    } catch (err) {
+      if (thrown++ < 5) t.fail(`threw on ${JSON.stringify(s.slice(0, 200))}: ${(err as Error).message}`);
+    }
+  }
+  t.equal(thrown, 0, 'no input throws');
 });

@@ -51,7 +51,16 @@ export async function setupEvents(config: BulwarkConfig, services: Services, opt
   const created = await createEventLog(config, services.logger, { onRecord: (e) => metrics.onEvent(e) });
   log = created.log;
   services.events = log;
-  services.metrics = metrics.plugin;
+  const sink = log;
+  // Proxy-side onResponse hooks: metrics, and the backend status for detect-mode events (recorded once the response is done).
+  const proxyHooks: ServicePlugin = async (app, o) => {
+    await metrics.plugin(app, o);
+    app.addHook('onResponse', async (request, reply) => {
+      const id = request.waf?.eventId;
+      if (id && request.waf.verdict?.action === 'detect') sink.complete(id, reply.statusCode);
+    });
+  };
+  services.metrics = proxyHooks;
   (services.adminPlugins ??= []).unshift(adminPlugin({ events: log, metrics, tokens: tokensFrom(config), listen: config.admin.listen, explain: opts.explain ?? (() => engineExplainer(config, services)), sites: sitesOf(config) }));
   (services.onClose ??= []).push(() => created.log.close());
   return { events: log, metrics };

@@ -29,6 +29,8 @@ export interface EventLogOptions {
   flushMs?: number;
   /** Newest stream entries scanned per query. */
   scanMax?: number;
+  /** How long a detect event waits for its backend status. */
+  awaitMs?: number;
   /** Called for every recorded event (metrics). */
   onRecord?: (e: WafEvent) => void;
 }
@@ -42,6 +44,8 @@ export interface EventLogStats {
 }
 
 const BATCH = 200;
+/** Detect events waiting for their response at most (beyond: recorded at once without backendStatus). */
+const AWAIT_MAX = 10_000;
 const quiet: SinkLogger = { warn() {}, info() {} };
 
 export class EventLog {
@@ -53,6 +57,7 @@ export class EventLog {
   private closed = false;
   private readonly log: SinkLogger;
   private counts = { recorded: 0, dropped: 0, streamed: 0 };
+  private readonly awaiting = new Map<string, { event: WafEvent; timer: NodeJS.Timeout }>();
 
   constructor(private readonly opts: EventLogOptions) {
     this.ring = new EventRing(opts.ringSize);
@@ -79,10 +84,40 @@ export class EventLog {
     if (c && c.status === 'wait') await c.connect().catch((e: Error) => this.log.warn({ err: e.message }, 'events: Redis not reachable at start; queueing'));
   }
 
-  /** Take an event: never throws, never blocks. */
+  /**
+   * Take an event: never throws, never blocks. A detect-mode event without backendStatus waits (bounded, up to
+   * `awaitMs`) for complete(id, status) from the response hook, so it carries what the backend answered.
+   */
   record(raw: WafEvent): void {
     try {
       if (this.closed) return;
+      if (raw.action === 'detect' && raw.backendStatus === undefined && this.awaiting.size < AWAIT_MAX && !this.awaiting.has(raw.id)) {
+        const timer = setTimeout(() => this.complete(raw.id), this.opts.awaitMs ?? 120_000);
+        timer.unref?.();
+        this.awaiting.set(raw.id, { event: raw, timer });
+        return;
+      }
+      this.commit(raw);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'events: could not record an event');
+    }
+  }
+
+  /** The response for an event's request is done: add the backend status to a waiting detect event and record it. */
+  complete(id: string, backendStatus?: number): void {
+    const a = this.awaiting.get(id);
+    if (!a) return;
+    clearTimeout(a.timer);
+    this.awaiting.delete(id);
+    try {
+      this.commit(backendStatus === undefined ? a.event : { ...a.event, backendStatus });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'events: could not record an event');
+    }
+  }
+
+  private commit(raw: WafEvent): void {
+    {
       const e = this.opts.redactor.event(raw);
       this.counts.recorded++;
       this.ring.push(e);
@@ -98,8 +133,6 @@ export class EventLog {
         }
         this.schedule(this.opts.flushMs ?? 20);
       }
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'events: could not record an event');
     }
   }
 
@@ -228,6 +261,7 @@ export class EventLog {
 
   /** Stop taking events, flush what can be flushed, close the Redis client. */
   async close(): Promise<void> {
+    for (const id of [...this.awaiting.keys()]) this.complete(id);
     await this.drain(2000).catch(() => {});
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

@@ -115,3 +115,18 @@ t.test('bad events config is refused with its path', async (t) => {
   await t.rejects(createEventLog({ events: { stream: { maxAge: 'forever' } }, redis: {} }), { code: 'WAF_ERR_CONFIG_INVALID', message: /events\.stream\.maxAge/ });
   await t.rejects(createEventLog({ events: { redact: { patterns: ['(('] } }, redis: {} }), { message: /events\.redact\.patterns\.0/ });
 });
+
+t.test('a detect event waits for its backend status (bounded), a block event does not', async (t) => {
+  const { log } = await createEventLog({ events: { file: false }, redis: {} });
+  const detect = plantedEvent({ id: newEventId(), action: 'detect', mode: 'detect' });
+  log.record(detect);
+  t.equal(log.ring.length, 0, 'held until the response is done');
+  log.record(plantedEvent({ id: newEventId() }));
+  t.equal(log.ring.length, 1, 'block recorded at once');
+  log.complete(detect.id, 201);
+  t.equal((await log.get(detect.id))?.backendStatus, 201);
+  const orphan = plantedEvent({ id: newEventId(), action: 'detect', mode: 'detect' });
+  log.record(orphan);
+  await log.close();
+  t.ok(await log.get(orphan.id), 'close records waiting events without a status');
+});

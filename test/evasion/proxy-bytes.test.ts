@@ -97,3 +97,62 @@ t.test('gzip body: inspected inflated, forwarded compressed with its Content-Enc
   t.same(values(view, 'args:q'), ['<script>alert(1)</script>']);
   t.same(codes(view), ['body_content_encoding']);
 });
+
+// The same bodies through Bulwark's own inspection plugin and signature library (PL1).
+const B2 = '----WebKitFormBoundaryR7x';
+const multipartOf = (v: string) => Buffer.from(`--${B2}\r\nContent-Disposition: form-data; name="comment"\r\n\r\n${v}\r\n--${B2}--\r\n`, 'utf8');
+// cp037 for "q=hello world" and "q=' or 1=1--"
+const ebcdicBenign = Buffer.from('987e888593939640a696999384', 'hex');
+const ebcdicAttack = Buffer.from('987e7d40969940f17ef16060', 'hex');
+type Case = [label: string, headers: Record<string, string>, benign: Buffer, attack: Buffer, policyRefused: boolean];
+const CASES: Case[] = [
+  ['multipart with charset', { 'content-type': `multipart/form-data; charset=UTF-8; boundary=${B2}` }, multipartOf('Nice post, thanks! 😀'), multipartOf('<script>alert(document.cookie)</script>'), false],
+  ['UTF-16 JSON', { 'content-type': 'application/json' }, Buffer.from('{"q":"blue shoes"}', 'utf16le'), Buffer.from('{"q":"1 UNION SELECT password FROM users"}', 'utf16le'), false],
+  // The library refuses these shapes outright at PL1 (920250 unusual charset, 920180 compressed request body).
+  ['EBCDIC form', { 'content-type': 'application/x-www-form-urlencoded; charset=ibm037' }, ebcdicBenign, ebcdicAttack, true],
+  ['gzip form', { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' }, gzipSync('q=blue+shoes'), gzipSync('q=%3Cscript%3Ealert(1)%3C%2Fscript%3E'), true],
+];
+
+async function post(url: string, headers: Record<string, string>, body: Buffer): Promise<number> {
+  const res = await request(`${url}/submit`, { method: 'POST', headers, body });
+  await res.body.text();
+  return res.statusCode;
+}
+
+t.test('real inspection, block mode: benign bodies forwarded byte-identical, attacks in the same shapes never forwarded', async (t) => {
+  const real = await startTestBulwark({ upstream: backend.origin, mode: 'block' });
+  t.teardown(() => real.close());
+  for (const [label, headers, benign, attack, policyRefused] of CASES) {
+    const before = backend.count;
+    if (policyRefused) {
+      t.equal(await post(real.url, headers, benign), 403, `${label}: refused by policy even when benign`);
+    } else {
+      t.equal(await post(real.url, headers, benign), 200, `${label}: benign forwarded`);
+      const got = backend.received[backend.received.length - 1];
+      t.ok(got.body.equals(benign), `${label}: same bytes after inspection`);
+      t.equal(got.headers['content-type'], headers['content-type'], `${label}: Content-Type intact`);
+    }
+    const after = backend.count;
+    t.equal(after, before + (policyRefused ? 0 : 1));
+    t.equal(await post(real.url, headers, attack), 403, `${label}: attack blocked`);
+    t.equal(backend.count, after, `${label}: attack not forwarded`);
+  }
+});
+
+t.test('real inspection, detect mode: every body (policy-refused shapes too) is inspected and forwarded byte-identical', async (t) => {
+  const real = await startTestBulwark({ upstream: backend.origin, mode: 'detect' });
+  t.teardown(() => real.close());
+  for (const [label, headers, benign, attack] of CASES) {
+    for (const body of [benign, attack]) {
+      const before = backend.count;
+      t.equal(await post(real.url, headers, body), 200, `${label}: forwarded in detect mode`);
+      t.equal(backend.count, before + 1);
+      const got = backend.received[backend.received.length - 1];
+      t.ok(got.body.equals(body), `${label}: same bytes`);
+      t.equal(got.headers['content-type'], headers['content-type']);
+      if (headers['content-encoding']) t.equal(got.headers['content-encoding'], headers['content-encoding']);
+    }
+  }
+  const detected = real.logs.filter((l) => l.action === 'detect').length;
+  t.ok(detected >= CASES.length, `${detected} requests logged with action detect (inspection ran)`);
+});

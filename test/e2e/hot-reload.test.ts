@@ -108,10 +108,20 @@ t.test('two instances on one redis', async (t) => {
     t.equal(await status(b, ATTACK), 403);
   });
 
+  t.test('a site mode set through A applies on B (detect forwards the attack, block again blocks it)', async (t) => {
+    const d = await api(a, 'PUT', '/modes/default', { mode: 'detect' });
+    t.equal(d.status, 200, JSON.stringify(d.json));
+    await within(1000, () => live(b).live().version >= (d.json.version as number));
+    t.equal(await status(b, ATTACK), 200, 'detect mode: logged and forwarded');
+    const k = await api(b, 'PUT', '/modes/default', { mode: 'block' });
+    await within(1000, () => live(a).live().version >= (k.json.version as number));
+    t.equal(await status(a, ATTACK), 403);
+  });
+
   t.test('the CLI talks to the same API', async (t) => {
     const cli = await spawnCli(['rules', 'history', '--limit', '3', '--admin', a.adminUrl, '--token', TOKEN]);
     t.equal(await cli.exited, 0, cli.err());
-    t.match(cli.out(), /alice {2}exclusion-remove/);
+    t.match(cli.out(), /alice {2}mode {2}site default: detect → block/);
   });
 
   t.test('redis killed during traffic: no 5xx, still inspected; restarted empty: changes flow again', async (t) => {

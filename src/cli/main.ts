@@ -8,6 +8,7 @@ import { registerExclusions } from './exclusions.ts';
 import { registerMode } from './mode.ts';
 import { registerEvents } from './events.ts';
 import { registerBans } from './bans.ts';
+import { registerExplain } from './explain.ts';
 
 const program = new Command('bulwark')
   .description('Bulwark: a web application firewall reverse proxy')
@@ -21,5 +22,6 @@ registerExclusions(program);
 registerMode(program);
 registerEvents(program);
 registerBans(program);
+registerExplain(program);
 
 await program.parseAsync(process.argv);

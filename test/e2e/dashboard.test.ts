@@ -4,31 +4,22 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger, createServices, startBulwark } from '../../src/index.ts';
+import { startTestBulwark } from '../helpers/bulwark.ts';
 import { newEventId } from '../../src/log/event.ts';
-import { setupRules, baseContent } from '../../src/store/setup.ts';
-import type { SignatureSpec } from '../../src/types.ts';
 import { plantedEvent, SECRET } from '../log/fixtures.ts';
 
 const TOKEN = 'dash-admin-token-0123456789';
 const ARTIFACTS = 'test-artifacts/dashboard';
 
-const sig = (id: number, name: string, family: string): SignatureSpec => ({ id, name, family, paranoia: 1, severity: 'critical', targets: ['args'], transforms: [], operator: 'contains', pattern: 'x', tags: [family], examples: { match: [], pass: [] } });
-const LIBRARY = [sig(941100, 'XSS in body', 'xss'), sig(942100, 'SQL injection (libinjection)', 'sqli'), sig(942200, 'SQLi in password', 'sqli')];
 
 t.test('dashboard end to end in chromium', async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-dash-'));
-  const config = loadConfig({ env: {}, object: { listen: '127.0.0.1:0', upstream: 'http://127.0.0.1:9', admin: { listen: '127.0.0.1:0', tokens: [{ name: 'ops', token: TOKEN, role: 'admin' }] }, events: { file: { path: join(dir, 'events.jsonl') } }, logging: { level: 'warn' } } });
-  const logger = createLogger(config);
-  const services = await createServices(config, logger);
-  const rules = await setupRules({ base: baseContent(LIBRARY, {}), compile: (c) => c, log: { info() {}, warn() {}, error() {} } });
-  services.adminPlugins!.push(rules.adminPlugin as never);
-  services.rules = rules.live as never;
-  const running = await startBulwark(config, { logger, services });
-  t.teardown(async () => { await running.close(); await rules.close(); });
-  const admin = `http://127.0.0.1:${running.adminAddress.port}`;
+  // The real wiring: rule store with the signatures/ library, events, admin plugin, dashboard.
+  const b = await startTestBulwark({ upstream: 'http://127.0.0.1:9', admin: { listen: '127.0.0.1:0', tokens: [{ name: 'ops', token: TOKEN, role: 'admin' }] }, events: { file: { path: join(dir, 'events.jsonl') } }, logging: { level: 'warn' } });
+  t.teardown(() => b.close());
+  const services = b.running.services;
+  const admin = b.adminUrl;
 
   for (let i = 0; i < 4; i++) services.events!.record(plantedEvent({ id: newEventId() }, i));
   const xssOnly = plantedEvent({ id: newEventId(), url: '/search?q=%3Cscript%3E' });

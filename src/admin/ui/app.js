@@ -83,7 +83,7 @@ async function loadEvents() {
     renderTop('#top-ips', ips.top, (t) => t.key, (t) => setFilter('ip', t.key));
     renderTop('#top-paths', paths.top, (t) => t.key, (t) => setFilter('path', t.key));
     renderEvents(list.events);
-    status.textContent = `${list.count} event(s)${list.source === 'local' ? ' (this instance only: the shared stream is not reachable)' : ''}.`;
+    status.textContent = `${list.count} event(s)${list.source === 'local' ? ' (from this instance only: no shared Redis stream configured or reachable)' : ''}.`;
   } catch (e) {
     if (e.status !== 401) status.textContent = `Could not load events: ${e.message}`;
   }

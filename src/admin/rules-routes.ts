@@ -6,6 +6,7 @@ import { StoreError } from '../store/errors.ts';
 import type { RuleService } from '../store/rule-service.ts';
 import { addExclusion, diffSignatures, pushSignatures, removeExclusion, setEnabled, setMode, setRule } from '../store/changes.ts';
 import type { RuleSnapshot } from '../store/snapshot.ts';
+import { formatZodError, signatureSchema } from '../signatures/schema.ts';
 
 export interface AdminIdentity {
   name: string;
@@ -66,6 +67,18 @@ const exclusionBody = z.object({
   note: z.string().max(500).optional(),
 }).strict();
 const modeBody = z.object({ mode: z.string() }).strict();
+
+/** Schema-check every pushed signature (the same schema as signatures/*.yaml); refuses naming each bad entry. */
+function pushedSignatures(list: Array<Record<string, unknown>>): SignatureSpec[] {
+  const problems: string[] = [];
+  const specs = list.map((entry, i) => {
+    const r = signatureSchema.safeParse(entry);
+    if (!r.success) problems.push(`entry ${i + 1}${typeof entry.id === 'number' ? ` (id ${entry.id})` : ''}: ${formatZodError(r.error)}`);
+    return r.data as SignatureSpec;
+  });
+  if (problems.length) throw new StoreError('WAF_ERR_SIGNATURE_INVALID', `refused, nothing changed: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`, problems);
+  return specs;
+}
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, code: StoreError['code'] = 'WAF_ERR_RULE_INVALID'): T {
   const r = schema.safeParse(value ?? {});
@@ -138,14 +151,15 @@ export async function rulesRoutes(app: FastifyInstance, opts: RulesRoutesOptions
   app.put('/rules/library', { bodyLimit }, async (req) => {
     const who = author(req);
     const { signatures } = parse(libraryBody, req.body, 'WAF_ERR_SIGNATURE_INVALID');
-    return rules.apply((s) => pushSignatures(s, signatures as unknown as SignatureSpec[]), who);
+    const specs = pushedSignatures(signatures);
+    return rules.apply((s) => pushSignatures(s, specs), who);
   });
 
   // Read-only despite POST (the library travels in the body): viewers may diff.
   app.post('/rules/library/diff', { bodyLimit, config: { role: 'viewer' } }, async (req) => {
     const { signatures } = parse(libraryBody, req.body, 'WAF_ERR_SIGNATURE_INVALID');
     const s = snap();
-    return { version: s.version, diff: diffSignatures(s.signatures, signatures as unknown as SignatureSpec[]) };
+    return { version: s.version, diff: diffSignatures(s.signatures, pushedSignatures(signatures)) };
   });
 
   app.post('/rules/rollback', async (req) => {

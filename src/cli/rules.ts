@@ -1,36 +1,24 @@
 /** `bulwark rules ...`: push/diff the signatures/ library, list/show, disable/enable/set, history and rollback, via the admin API. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { parse as parseYaml } from 'yaml';
+import { readSignatureFiles } from '../signatures/loader.ts';
 import type { SignatureSpec } from '../types.ts';
 import { AdminApiError, AdminClient, changed, runAction, stdio, type Io } from './admin-client.ts';
 
-/** Read every signatures/*.yaml file (not profiles/) into one list; throws with the file and entry at fault. */
+/** Read every signatures/*.yaml file (not profiles/) with the loader's schema checks; throws naming each bad file/entry. */
 export function readLibrary(dir: string): SignatureSpec[] {
-  let names: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort();
   } catch (err) {
     throw new AdminApiError(`cannot read signature directory ${dir}: ${(err as Error).message}`, 0, 'WAF_ERR_CLI_USAGE');
   }
-  if (names.length === 0) throw new AdminApiError(`no .yaml files in ${dir}`, 0, 'WAF_ERR_CLI_USAGE');
-  const specs: SignatureSpec[] = [];
-  for (const name of names) {
-    const file = join(dir, name);
-    let doc: unknown;
-    try { doc = parseYaml(readFileSync(file, 'utf8')); } catch (err) {
-      throw new AdminApiError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, 0, 'WAF_ERR_SIGNATURE_INVALID');
-    }
-    const list = (doc as { signatures?: unknown })?.signatures;
-    if (!Array.isArray(list)) throw new AdminApiError(`${file}: expected a top-level "signatures:" list`, 0, 'WAF_ERR_SIGNATURE_INVALID');
-    list.forEach((s: Partial<SignatureSpec>, i) => {
-      if (!s || typeof s.id !== 'number') throw new AdminApiError(`${file}: entry ${i + 1} has no numeric id`, 0, 'WAF_ERR_SIGNATURE_INVALID');
-      specs.push(s as SignatureSpec);
-    });
+  const read = readSignatureFiles(dir);
+  if (read.problems.length) {
+    const problems = read.problems.map((p) => `${p.file}: ${p.message}`);
+    throw new AdminApiError(`${dir} refused, nothing sent: ${problems.length} problem(s)`, 0, 'WAF_ERR_SIGNATURE_INVALID', problems);
   }
-  return specs;
+  if (read.signatures.length === 0) throw new AdminApiError(`no signatures in ${dir}`, 0, 'WAF_ERR_CLI_USAGE');
+  return read.signatures;
 }
 
 const intArg = (name: string, min: number, max: number) => (v: string) => {

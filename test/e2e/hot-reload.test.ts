@@ -95,7 +95,7 @@ t.test('two instances on one redis', async (t) => {
     const before = live(a).live().version;
     const signatures = [...live(a).live().snapshot.signatures, {
       id: 999901, name: 'broken', family: 'test', paranoia: 1, severity: 'critical', targets: ['args'], transforms: [],
-      operator: 'rx', pattern: '(unclosed', tags: [], examples: { match: [], pass: [] },
+      operator: 'rx', pattern: '(unclosed', tags: [], examples: { match: ['/?q=(unclosed'], pass: ['/?q=fine'] },
     }];
     const r = await api(a, 'PUT', '/rules/library', { signatures });
     t.equal(r.status, 422);

@@ -57,7 +57,9 @@ async function cli(args: string[], token = 'tok-admin') {
 
 const libDir = (specs: unknown[]) => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-sigs-'));
-  writeFileSync(join(dir, 'test.yaml'), stringify({ family: 'test', signatures: specs }));
+  const families = new Map<string, unknown[]>();
+  for (const sp of specs as Array<{ family: string }>) families.set(sp.family, [...(families.get(sp.family) ?? []), sp]);
+  for (const [family, list] of families) writeFileSync(join(dir, `${family}.yaml`), stringify({ family, signatures: list }));
   mkdirSync(join(dir, 'profiles'));
   return dir;
 };
@@ -100,7 +102,8 @@ t.test('bad input: clear message, non-zero exit, nothing changed', async (t) => 
     [['rules', 'set', '900100'], /give --paranoia N and\/or --severity S/],
     [['rules', 'push', '/nonexistent/dir'], /cannot read signature directory \/nonexistent\/dir/],
     [['rules', 'push', libDir([spec(900100, 'union'), spec(900101, '(unclosed')])], /refused, nothing changed: signature 900101/],
-    [['rules', 'push', libDir([spec(900100, 'a'), spec(900100, 'b')])], /duplicate signature ids: 900100/],
+    [['rules', 'push', libDir([spec(900100, 'a'), spec(900100, 'b')])], /refused, nothing sent[\s\S]*signature 900100: duplicate id/],
+    [['rules', 'push', libDir([{ ...spec(900100, 'a'), severity: 'huge' }])], /refused, nothing sent[\s\S]*severity/],
     [['rules', 'rollback', '999'], /version 999 is not kept/],
     [['exclusions', 'add', '--rule', '777'], /rule 777: no signature with that id/],
     [['exclusions', 'add', '--rule', '900100', '--path-regex', '(['], /pathRegex does not compile/],
@@ -115,6 +118,12 @@ t.test('bad input: clear message, non-zero exit, nothing changed', async (t) => 
     t.not(r.code, 0, `${args.join(' ')} exits non-zero`);
     t.match(r.err, msg, args.join(' '));
   }
+  const direct = await fetch(`${admin}/api/rules/library`, {
+    method: 'PUT', headers: { authorization: 'Bearer tok-admin', 'content-type': 'application/json' },
+    body: JSON.stringify({ signatures: [{ ...spec(900100, 'a'), targets: [] }] }),
+  });
+  t.equal(direct.status, 422, 'the API schema-checks pushed signatures too');
+  t.match(await direct.json(), { error: 'WAF_ERR_SIGNATURE_INVALID', message: /entry 1 \(id 900100\)/ });
   const ro = await cli(['rules', 'disable', '900100'], 'tok-ro');
   t.equal(ro.code, 1);
   t.match(ro.err, /token "viewer" has role read-only; changing rules needs role admin/);

@@ -4,7 +4,7 @@ import { overridesById, type SnapshotContent } from '../../src/store/snapshot.ts
 
 export const spec = (id: number, pattern: string, extra: Partial<SignatureSpec> = {}): SignatureSpec => ({
   id, name: `sig ${id}`, family: 'test', paranoia: 1, severity: 'critical', targets: ['args'], transforms: [],
-  operator: 'rx', pattern, tags: ['attack-test'], examples: { match: [], pass: [] }, ...extra,
+  operator: 'rx', pattern, tags: ['attack-test'], examples: { match: ['/?q=attack'], pass: ['/?q=fine'] }, ...extra,
 });
 
 export const LIBRARY: SignatureSpec[] = [

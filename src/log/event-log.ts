@@ -44,6 +44,8 @@ export interface EventLogStats {
 }
 
 const BATCH = 200;
+/** How far behind a query's `since` the stream is still read (events replayed after an outage arrive late). */
+const REPLAY_SLACK_MS = 3_600_000;
 /** Detect events waiting for their response at most (beyond: recorded at once without backendStatus). */
 const AWAIT_MAX = 10_000;
 const quiet: SinkLogger = { warn() {}, info() {} };
@@ -208,7 +210,7 @@ export class EventLog {
   }
 
   /** Newest first: from the shared stream when reachable (all instances), else this instance's ring. */
-  async recent(scan = this.opts.scanMax ?? 10_000): Promise<{ source: 'stream' | 'local'; events: WafEvent[] }> {
+  async recent(scan = this.opts.scanMax ?? 10_000, since?: number): Promise<{ source: 'stream' | 'local'; events: WafEvent[] }> {
     const stream = this.opts.stream;
     if (stream && this.streamReachable()) {
       try {
@@ -219,6 +221,8 @@ export class EventLog {
           for (const r of page) out.push(r.event);
           if (page.length === 0) break;
           before = page[page.length - 1].sid;
+          // Stream order is arrival order; replayed events arrive late, so stop only well past the window's start.
+          if (since !== undefined && Number(before.split('-')[0]) < since - REPLAY_SLACK_MS) break;
         }
         // Events recorded here but not yet in the stream come first (they are the newest).
         const inStream = new Set(out.map((e) => e.id));
@@ -232,7 +236,7 @@ export class EventLog {
   }
 
   async search(f: EventFilter, limit = 100): Promise<{ source: string; events: WafEvent[] }> {
-    const r = await this.recent();
+    const r = await this.recent(undefined, f.since);
     return { source: r.source, events: search(r.events, f, limit) };
   }
 
@@ -250,12 +254,12 @@ export class EventLog {
   }
 
   async top(kind: TopKind, f: EventFilter, n = 10) {
-    const r = await this.recent();
+    const r = await this.recent(undefined, f.since);
     return { source: r.source, top: top(search(r.events, f, Number.MAX_SAFE_INTEGER), kind, n) };
   }
 
   async timeline(f: EventFilter & { since: number; until: number }, buckets = 60) {
-    const r = await this.recent();
+    const r = await this.recent(undefined, f.since);
     return { source: r.source, ...timeline(search(r.events, f, Number.MAX_SAFE_INTEGER), f.since, f.until, buckets) };
   }
 

@@ -30,17 +30,25 @@ t.test('admin API: auth, search, top, timeline, event by id, metrics, openapi �
   }
   sink.record({ ...plantedEvent({ id: newEventId() }), action: 'rate-limit', policy: 'login', matches: [] });
 
+  const post = (path: string, token: string | undefined, body: unknown) => fetch(b.adminUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
   const get = (path: string, token?: string) => fetch(b.adminUrl + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   // auth
   t.equal((await get('/api/events')).status, 401, 'no token → 401');
   t.equal((await get('/api/events', 'wrong-token-0123456789')).status, 401, 'unknown token → 401');
   t.equal((await get('/api/events', VIEWER)).status, 200, 'viewer can read');
-  const post = (path: string, token: string | undefined, body: unknown) => fetch(b.adminUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
   const forbidden = await post(`/api/events/${ids[0]}/exclusion`, VIEWER, {});
   t.equal(forbidden.status, 403, 'viewer cannot change → 403');
   t.equal((await forbidden.json()).error, 'WAF_ERR_FORBIDDEN');
   t.equal((await get('/healthz')).status, 200, 'health stays open');
+  // The same auth covers the other parts' admin routes (rules store, bans).
+  t.equal((await get('/api/rules')).status, 401, 'rules API: no token → 401');
+  t.equal((await get('/api/bans')).status, 401, 'bans API: no token → 401');
+  t.equal((await get('/api/rules', VIEWER)).status, 200, 'rules API: viewer reads');
+  const put = (path: string, token: string, body: unknown) => fetch(b.adminUrl + path, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  t.equal((await put('/api/modes/default', VIEWER, { mode: 'detect' })).status, 403, 'viewer cannot switch a mode');
+  t.equal((await post('/api/bans', VIEWER, { ip: '198.51.100.9', seconds: 60 })).status, 403, 'viewer cannot ban');
+  t.equal((await put('/api/modes/default', ADMIN, { mode: 'block' })).status, 200, 'admin can');
   t.equal((await get('/ui/')).status, 200, 'dashboard shell is public (its data is not)');
 
   // search

@@ -62,7 +62,7 @@ t.test('bulwark events', async (t) => {
   // --follow prints events recorded after it started
   const follow = await spawnCli(['events', '--follow', '--interval', '200', '--rule', '941100'], env);
   t.teardown(() => { follow.proc.kill('SIGKILL'); });
-  const until = async (fn: () => boolean) => { for (let i = 0; i < 200 && !fn(); i++) await new Promise((r) => setTimeout(r, 50)); return fn(); };
+  const until = async (fn: () => boolean) => { for (let i = 0; i < 800 && !fn(); i++) await new Promise((r) => setTimeout(r, 50)); return fn(); };
   t.ok(await until(() => follow.out().trim().split('\n').filter(Boolean).length === 3), 'existing events first');
   const late = plantedEvent({ id: newEventId() }, 7);
   b.running.services.events!.record(late);

@@ -61,6 +61,8 @@ const siteSchema = z.strictObject({
   threshold: z.number().int().positive().optional(),
   methods: z.array(methodToken).min(1).optional(),
   maxBodyBytes: bytes.optional(),
+  /** Exclusion packs from signatures/profiles/ switched on for this site (e.g. ["django"]). */
+  profiles: z.array(z.string().regex(/^[a-z0-9_-]+$/)).optional(),
   routes: z.array(routeSchema).default([]),
 });
 

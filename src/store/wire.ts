@@ -4,6 +4,7 @@ import type { Services } from '../services.ts';
 import { compileSnapshot, loadLibrary, usableLibrary } from './compile.ts';
 import { baseContent, setupRules, signaturesDir, storeLogger, type RedisSection, type RulesSetup } from './setup.ts';
 import type { CompiledRuleset } from '../inspect/engine.ts';
+import { profileExclusions } from '../signatures/profiles.ts';
 
 /**
  * services.rules (live holder: current(), live(), modeFor(site), status()), services.store (change service used by
@@ -11,11 +12,14 @@ import type { CompiledRuleset } from '../inspect/engine.ts';
  */
 export async function setupStore(config: BulwarkConfig, services: Services): Promise<RulesSetup<CompiledRuleset>> {
   const log = storeLogger(services.logger);
-  const library = usableLibrary(loadLibrary(signaturesDir(config as unknown as { inspection?: Record<string, unknown> })), log);
+  const dir = signaturesDir(config as unknown as { inspection?: Record<string, unknown> });
+  const library = usableLibrary(loadLibrary(dir), log);
+  // Profiles switched on in the config file apply on top of whatever snapshot is live (they are config, not store data).
+  const fromProfiles = profileExclusions(config, dir);
   const r = await setupRules<CompiledRuleset>({
     redis: config.redis as RedisSection,
     base: baseContent(library, config as unknown as Parameters<typeof baseContent>[1]),
-    compile: compileSnapshot,
+    compile: fromProfiles.length ? (content, version) => compileSnapshot({ ...content, exclusions: [...content.exclusions, ...fromProfiles] }, version) : compileSnapshot,
     log,
   });
   services.store = r.service;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { EventLog } from '../log/event-log.ts';
 import { isEventId } from '../log/event.ts';
 import { parseTime, pathOf, type EventFilter } from '../log/query.ts';
+import { decodePath } from '../inspect/path.ts';
 import type { Exclusion, WafEvent } from '../types.ts';
 
 export interface EventsRoutesOptions {
@@ -71,7 +72,8 @@ export function exclusionsFor(e: WafEvent, opts: { match?: number; path: 'exact'
   const picked = opts.match !== undefined ? [e.matches[opts.match]].filter(Boolean) : e.matches;
   const seen = new Set<string>();
   const out: Array<Omit<Exclusion, 'id'>> = [];
-  const path = pathOf(e.url);
+  // Exclusions match the engine's path: percent-decoded once and normalised (dot segments, slashes).
+  const path = decodePath(pathOf(e.url)).path;
   for (const m of picked) {
     const ex: Omit<Exclusion, 'id'> = { rule: String(m.id), site: e.site };
     if (opts.path === 'exact') ex.pathRegex = `^${escapeRegex(path)}$`;

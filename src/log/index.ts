@@ -20,10 +20,11 @@ export async function createEventLog(config: Pick<BulwarkConfig, 'events' | 'red
   const settings = eventsSettings(config.events);
   const redactor = createRedactor(settings.redact);
   let file: JsonlFile | null = null;
+  let fileErrors = 0;
   if (settings.file) {
     // Cluster workers each write their own file (no rotation races between processes).
     const path = cluster.isWorker ? settings.file.path.replace(/(\.jsonl)?$/, `-w${cluster.worker?.id}$1`) : settings.file.path;
-    file = new JsonlFile({ path, maxBytes: settings.file.maxBytes, maxFiles: settings.file.maxFiles, onError: (e) => logger?.warn({ err: e.message, path }, 'events: cannot write the event file') });
+    file = new JsonlFile({ path, maxBytes: settings.file.maxBytes, maxFiles: settings.file.maxFiles, onError: (e) => { if (fileErrors++ % 1000 === 0) logger?.warn({ err: e.message, path, failures: fileErrors }, 'events: cannot write the event file'); } });
   }
   const target = redisTarget(config.redis as RedisSection);
   const client = target ? createRedisClient(target, { name: 'bulwark-events' }) : null;

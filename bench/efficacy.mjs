@@ -7,7 +7,8 @@
 //
 // Default corpora: ../shared/efficacy/corpus/crs.jsonl, ../shared/efficacy/corpus/benign-dmoz.jsonl and every
 // test/fixtures/benign/*.jsonl. The paranoia level reaches Bulwark through a generated config file (and the
-// matching CLI flag / environment variable), so the run measures exactly the configuration it names.
+// matching CLI flag / environment variable), so the run measures exactly the configuration it names. Rate limiting
+// (and with it the attack ban) is switched off: all requests come from one client, and a ban would hide the signatures.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -111,6 +112,10 @@ async function main() {
     `threshold: ${opt.threshold}`,
     `logging:`,
     `  level: warn`,
+    // One client sends every corpus request: per-IP limits and the attack ban would turn the rest into 403s
+    // and measure the ban instead of the signatures.
+    `rateLimit:`,
+    `  enabled: false`,
     '',
   ].join('\n'));
 

@@ -1,11 +1,17 @@
 /** Start Bulwark for tests: in-process via startBulwark on free loopback ports, or as a CLI subprocess; plus a raw-socket client. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { deepMerge, loadConfig, type BulwarkConfig } from '../../src/config.ts';
 import { createLogger, createServices, startBulwark, type Running } from '../../src/index.ts';
 import type { Services } from '../../src/services.ts';
+
+/** Config for tests of the proxy alone: inspection and rate limits off (their own tests cover them). */
+export const PROXY_ONLY = { mode: 'off', rateLimit: { enabled: false } } as const;
 
 export interface TestBulwark {
   /** http://127.0.0.1:PORT of the proxy. */
@@ -24,7 +30,7 @@ export interface TestBulwark {
  * (proxy and admin on 127.0.0.1:0, logging at info). `services` adds optional hooks (inspector, events, ...).
  */
 export async function startTestBulwark(config: Record<string, unknown> = {}, services: Partial<Services> = {}): Promise<TestBulwark> {
-  const cfg = loadConfig({ env: {}, object: deepMerge({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, shutdownTimeoutMs: 3000 }, config) });
+  const cfg = loadConfig({ env: {}, object: deepMerge({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, shutdownTimeoutMs: 3000, events: { file: { path: join(mkdtempSync(join(tmpdir(), 'bulwark-test-events-')), 'events.jsonl') } } }, config) });
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("SHIELDSITE_DATA", BASE_DIR / "var"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -15,8 +17,12 @@ ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,exam
 # Bulwark sets X-Forwarded-Host / X-Forwarded-Proto; trust them because only Bulwark can reach us.
 USE_X_FORWARDED_HOST = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Django 3.2 takes host names here (Django 4+ wants scheme://host).
-CSRF_TRUSTED_ORIGINS = os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "localhost,127.0.0.1,example.test").split(",")
+# Django 3.2 takes host names here, Django 4+ wants scheme://host: give host names, we write the right form.
+_csrf_hosts = os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "localhost,127.0.0.1,example.test").split(",")
+if django.VERSION >= (4, 0):
+    CSRF_TRUSTED_ORIGINS = [f"{scheme}://{h}" for h in _csrf_hosts for scheme in ("https", "http")]
+else:
+    CSRF_TRUSTED_ORIGINS = _csrf_hosts
 # Addresses of the Bulwark instances: only from these peers is X-Forwarded-For believed.
 BULWARK_PROXIES = os.environ.get("BULWARK_PROXIES", "127.0.0.1,::1").split(",")
 # ----------------------------------------------------------------------------------------------

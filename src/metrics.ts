@@ -72,6 +72,8 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
       const s = req[STAMP];
       let verdict: string = waf?.verdict?.action ?? 'allow';
       if (reply.statusCode === 429) verdict = 'rate-limit';
+      // A 403 with an event but no inspection verdict is the rate limiter's ban.
+      else if (reply.statusCode === 403 && !waf?.verdict && waf?.eventId) verdict = 'ban';
       else if (reply.statusCode === 403 && verdict === 'allow') verdict = 'block';
       else if (reply.statusCode >= 400 && !waf?.verdict && !s?.forwarded) verdict = 'refused';
       requests.inc({ site, verdict });

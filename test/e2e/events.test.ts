@@ -82,12 +82,24 @@ t.test('events for each decision kind, and an exclusion from an event', async (t
   const rl = await waitEvent(await eventIdOf(limited));
   t.match(rl, { action: 'rate-limit', policy: 'one-per-minute', clientIp: '127.0.0.1', url: '/limited/a', matches: [] });
 
+  // ban (through the bans API): refused with 403 and a ban event
+  t.equal((await api('POST', '/api/bans', { ip: '127.0.0.1', seconds: 60, reason: 'e2e' })).status, 200);
+  const banned = await send('/anything');
+  t.equal(banned.status, 403);
+  const ban = await waitEvent(await eventIdOf(banned));
+  t.match(ban, { action: 'ban', clientIp: '127.0.0.1', url: '/anything', matches: [] });
+  await api('DELETE', '/api/bans/127.0.0.1');
+
   // metrics saw them
   const metrics = await (await fetch(`${b.adminUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
   t.match(metrics, /bulwark_blocks_total\{family="sqli",signature="\d+"\} [1-9]/);
   t.match(metrics, /bulwark_detections_total\{family="xss",signature="\d+"\} 1/);
   t.match(metrics, /bulwark_ratelimit_decisions_total\{policy="one-per-minute",decision="rate-limit"\} 1/);
   t.match(metrics, /bulwark_requests_total\{site="default",verdict="block"\} 2/);
+  t.match(metrics, /bulwark_requests_total\{site="default",verdict="ban"\} 1/);
+  t.match(metrics, /bulwark_requests_total\{site="default",verdict="detect"\} 1/);
+  t.match(metrics, /bulwark_requests_total\{site="default",verdict="rate-limit"\} 1/);
+  t.match(metrics, /bulwark_ratelimit_decisions_total\{policy="[^"]*",decision="ban"\} 1/);
   t.match(metrics, /bulwark_inspection_duration_seconds_count [1-9]/);
   t.match(metrics, /bulwark_ruleset_version [2-9]/);
   t.match(metrics, /bulwark_store_reachable 1/);

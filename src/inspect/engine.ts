@@ -246,12 +246,15 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   return { collections };
 }
 
-/** The value of a target after a transform chain, computed once per target and chain prefix per request. */
-function transformed(cache: Map<Target, Map<string, string>>, t: Target, g: Group): string {
+/**
+ * The value of a target after a transform chain, computed once per distinct raw value and chain prefix per request
+ * (the same value often appears as `args`, `args_post` and `json`).
+ */
+function transformed(cache: Map<string, Map<string, string>>, t: Target, g: Group): string {
   const n = g.chain.length;
   if (n === 0) return t.value;
-  let m = cache.get(t);
-  if (m === undefined) cache.set(t, (m = new Map()));
+  let m = cache.get(t.value);
+  if (m === undefined) cache.set(t.value, (m = new Map()));
   const full = m.get(g.prefixKeys[n - 1]);
   if (full !== undefined) return full;
   let v = t.value;
@@ -340,13 +343,21 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const matched = new Uint8Array(compiled.length);
     const rawHit = rawHitBuf;
     const rawMarked: number[] = [];
-    const cache = new Map<Target, Map<string, string>>();
+    const cache = new Map<string, Map<string, string>>();
+    // Values a signature already tested without a match in this request (same value under another target name).
+    const tested = new Map<string, Set<number>>();
     const matches: Match[] = [];
     let score = 0;
     const test = (ps: PlanSig, t: Target, v: string): void => {
       const sig = ps.sig;
+      let seen = tested.get(v);
+      if (seen !== undefined && seen.has(sig.index)) return;
       const m = sig.op.test(v);
-      if (m === null) return;
+      if (m === null) {
+        if (seen === undefined) tested.set(v, (seen = new Set()));
+        seen.add(sig.index);
+        return;
+      }
       matched[sig.index] = 1;
       score += sig.score;
       const s = sig.spec;

@@ -53,6 +53,16 @@ export function percentDecode(s: string, plus: boolean, uni = false): PercentRes
     if (firstPlus < 0) return { value: s, changed: false, invalid: false, badUtf8: false };
     return { value: s.replaceAll('+', ' '), changed: true, invalid: false, badUtf8: false };
   }
+  if (!uni) {
+    // Fast path: the native decoder handles well-formed input; it throws on a bad % or bad UTF-8,
+    // and then the byte-wise decoder below says which.
+    try {
+      const value = decodeURIComponent(firstPlus >= 0 ? s.replaceAll('+', ' ') : s);
+      return { value, changed: true, invalid: false, badUtf8: false };
+    } catch {
+      // fall through
+    }
+  }
   const flags = { badUtf8: false };
   let invalid = false;
   let changed = firstPlus >= 0;

@@ -10,6 +10,8 @@ import { renderErrorPage } from './pages.ts';
 import { hasBody, readBody } from './proxy/body.ts';
 import { contextHook, validRequestId } from './proxy/context.ts';
 import { forward } from './proxy/forward.ts';
+import { startHealthChecks } from './proxy/health.ts';
+import { forwardPooled, Pools } from './proxy/pooled.ts';
 import { Router } from './proxy/routing.ts';
 import { Upstreams } from './proxy/upstreams.ts';
 import { acceptUpgrades, isUpgrade, tunnel } from './proxy/websocket.ts';
@@ -131,13 +133,21 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   app.route({
     method: app.supportedMethods.filter((m) => m !== 'CONNECT'),
     url: '/*',
-    handler: (request, reply) => (isUpgrade(request.raw) ? tunnel(request, reply, tunnelOpts) : forward(request, reply, forwardOpts)),
+    handler: (request, reply) => {
+      if (isUpgrade(request.raw)) return tunnel(request, reply, tunnelOpts);
+      const pool = request.waf.resolved.pool;
+      return pool ? forwardPooled(request, reply, forwardOpts, pools.get(pool)) : forward(request, reply, forwardOpts);
+    },
   });
   // WebSocket: Upgrade requests go through the same hooks (context, limits, inspection) before a tunnel opens.
   // Without this listener Node would treat them as plain requests and the proxy would drop the Upgrade header.
   if (config.proxy.websocket) acceptUpgrades(app as unknown as FastifyInstance, app.server, limits.requestTimeoutMs);
 
+  // Upstream pools (issue 8): one balancer per pool, active health checks until close.
+  const pools = new Pools(router.pools());
+  const stopHealth = startHealthChecks(pools.all(), app.log);
   app.addHook('onClose', async () => {
+    stopHealth();
     await upstreams.close();
   });
   return app as unknown as FastifyInstance;

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { WafError } from './errors.ts';
 import { rateLimitSchema } from './ratelimit/config-schema.ts';
+import { balanceSchema, healthSchema, passiveSchema, poolServerSchema } from './proxy/balancer.ts';
 
 // ---------------------------------------------------------------------------
 // Small value schemas
@@ -44,6 +45,11 @@ const routeSchema = z.strictObject({
   /** Path prefix inside the site ("/api/"); the longest matching prefix wins. */
   prefix: z.string().startsWith('/', 'expected a path prefix starting with "/"'),
   upstream: upstreamUrl.optional(),
+  /** Upstream pool (issue 8): several servers with weights instead of one `upstream`. */
+  upstreams: z.array(poolServerSchema).min(1).optional(),
+  balance: balanceSchema.optional(),
+  health: healthSchema.optional(),
+  passive: passiveSchema.optional(),
   methods: z.array(methodToken).min(1).optional(),
   maxBodyBytes: bytes.optional(),
   bodyPolicy: bodyPolicy.optional(),
@@ -55,7 +61,13 @@ const siteSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a short name of letters, digits, ".", "_" or "-"'),
   /** Exact host names and "*.example.com" wildcards (port ignored). */
   hosts: z.array(hostPattern).min(1),
-  upstream: upstreamUrl,
+  /** Required unless `upstreams` is given. */
+  upstream: upstreamUrl.optional(),
+  /** Upstream pool (issue 8): several servers with weights instead of one `upstream`. */
+  upstreams: z.array(poolServerSchema).min(1).optional(),
+  balance: balanceSchema.optional(),
+  health: healthSchema.optional(),
+  passive: passiveSchema.optional(),
   mode: modeSchema.optional(),
   paranoia: paranoiaSchema.optional(),
   threshold: z.number().int().positive().optional(),
@@ -64,7 +76,7 @@ const siteSchema = z.strictObject({
   /** Exclusion packs from signatures/profiles/ switched on for this site (e.g. ["django"]). */
   profiles: z.array(z.string().regex(/^[a-z0-9_-]+$/)).optional(),
   routes: z.array(routeSchema).default([]),
-});
+}).refine((s) => s.upstream !== undefined || s.upstreams !== undefined, { message: 'a site needs `upstream` or `upstreams`', path: ['upstream'] });
 
 export const DEFAULT_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 export const DEFAULT_STRIP_RESPONSE_HEADERS = [

@@ -19,6 +19,8 @@ export const ERRORS = {
   WAF_ERR_SHUTTING_DOWN: { status: 503, message: 'The service is temporarily unavailable.' },
   WAF_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The service took too long to answer.' },
   WAF_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The rule store is unavailable.' },
+  /** A pool with no healthy server (issue 8). */
+  WAF_ERR_NO_UPSTREAM: { status: 503, message: 'The service is temporarily unavailable.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,6 +1,7 @@
 /** Host and path-prefix routing: which site and route (and so which upstream and limits) a request belongs to. */
 import type { BulwarkConfig, SiteConfig } from '../config.ts';
 import type { Mode, ParanoiaLevel } from '../types.ts';
+import type { PoolSpec } from './balancer.ts';
 
 /** Everything the proxy needs to know about where a request goes and under which limits. */
 export interface ResolvedRoute {
@@ -8,6 +9,8 @@ export interface ResolvedRoute {
   /** The matching route prefix, or '' for the site itself. */
   route: string;
   upstream: string;
+  /** Several servers (issue 8); `upstream` is then the first one. Null for a single `upstream`. */
+  pool: PoolSpec | null;
   methods: ReadonlySet<string>;
   maxBodyBytes: number;
   bodyPolicy: 'reject' | 'partial';
@@ -116,9 +119,18 @@ export class Router {
   upstreams(): string[] {
     const all = new Set<string>();
     for (const s of this.sites) {
-      all.add(s.base.upstream);
-      for (const r of s.routes) all.add(r.resolved.upstream);
+      for (const r of [s.base, ...s.routes.map((x) => x.resolved)]) {
+        all.add(r.upstream);
+        for (const srv of r.pool?.servers ?? []) all.add(srv.origin);
+      }
     }
+    return [...all];
+  }
+
+  /** Every distinct upstream pool (for balancers and health checks). */
+  pools(): PoolSpec[] {
+    const all = new Set<PoolSpec>();
+    for (const s of this.sites) for (const r of [s.base, ...s.routes.map((x) => x.resolved)]) if (r.pool) all.add(r.pool);
     return [...all];
   }
 }
@@ -127,12 +139,25 @@ function origin(u: string): string {
   return new URL(u).origin;
 }
 
+/** A route's or site's `upstreams` list → a pool spec (null when it has none). */
+function compilePool(r: Partial<Pick<SiteConfig, 'upstreams' | 'balance' | 'health' | 'passive'>>): PoolSpec | null {
+  if (!r.upstreams) return null;
+  return Object.freeze({
+    servers: r.upstreams.map((u) => ({ origin: origin(u.url), weight: u.weight })),
+    balance: r.balance ?? 'round-robin',
+    health: r.health ?? null,
+    passive: r.passive ?? { failures: 3, ejectMs: 10_000 },
+  });
+}
+
 function compileSite(config: BulwarkConfig, s: SiteConfig | { name: string; hosts: string[]; upstream: string; routes: [] }): CompiledSite {
-  const site = s as Partial<SiteConfig> & { name: string; upstream: string; routes: SiteConfig['routes'] };
+  const site = s as Partial<SiteConfig> & { name: string; upstream?: string; routes: SiteConfig['routes'] };
+  const pool = compilePool(site);
   const base: ResolvedRoute = Object.freeze({
     site: site.name,
     route: '',
-    upstream: origin(site.upstream),
+    upstream: pool ? pool.servers[0].origin : origin(site.upstream!),
+    pool,
     methods: new Set(site.methods ?? config.methods),
     maxBodyBytes: site.maxBodyBytes ?? config.limits.maxBodyBytes,
     bodyPolicy: config.inspection.bodyPolicy,
@@ -142,19 +167,23 @@ function compileSite(config: BulwarkConfig, s: SiteConfig | { name: string; host
     timeoutMs: config.proxy.upstreamTimeoutMs,
   });
   const routes = site.routes
-    .map((r) => ({
+    .map((r) => {
+      const rpool = compilePool(r);
+      return {
       prefix: r.prefix,
       resolved: Object.freeze({
         ...base,
         route: r.prefix,
-        upstream: r.upstream ? origin(r.upstream) : base.upstream,
+        upstream: rpool ? rpool.servers[0].origin : r.upstream ? origin(r.upstream) : base.upstream,
+        pool: rpool ?? (r.upstream ? null : base.pool),
         methods: r.methods ? new Set(r.methods) : base.methods,
         maxBodyBytes: r.maxBodyBytes ?? base.maxBodyBytes,
         bodyPolicy: r.bodyPolicy ?? base.bodyPolicy,
         mode: r.mode ?? base.mode,
         timeoutMs: r.timeoutMs ?? base.timeoutMs,
       }),
-    }))
+      };
+    })
     .sort((a, b) => b.prefix.length - a.prefix.length);
   return { name: site.name, base, routes };
 }

@@ -1,6 +1,7 @@
 /** buildApp(config, services): the proxy listener — context, rate limits, bounded body, inspection, forwarding, our error pages. */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { BulwarkConfig } from './config.ts';
@@ -12,6 +13,8 @@ import { contextHook, validRequestId } from './proxy/context.ts';
 import { forward } from './proxy/forward.ts';
 import { startHealthChecks } from './proxy/health.ts';
 import { forwardPooled, Pools } from './proxy/pooled.ts';
+import { Certificates, createProxyServer, hstsValue, isTls, redirectServer } from './proxy/tls.ts';
+import { parseHostPort } from './config.ts';
 import { Router } from './proxy/routing.ts';
 import { Upstreams } from './proxy/upstreams.ts';
 import { acceptUpgrades, isUpgrade, tunnel } from './proxy/websocket.ts';
@@ -31,6 +34,8 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
 export async function buildApp(config: BulwarkConfig, services: Services): Promise<FastifyInstance> {
   const { limits } = config;
   const logger = services.logger;
+  // TLS termination (issue 8): certificates are read now; a bad file fails the start with a clear error.
+  const certs = config.tls ? new Certificates(config.tls) : null;
 
   const app = Fastify({
     loggerInstance: logger,
@@ -48,7 +53,7 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: 0,
     serverFactory: (handler) => {
-      const server: Server = createServer(
+      const server: Server = createProxyServer(
         {
           maxHeaderSize: limits.maxHeaderBytes,
           headersTimeout: limits.headersTimeoutMs,
@@ -60,6 +65,7 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
           insecureHTTPParser: false,
         },
         handler as (req: IncomingMessage, res: ServerResponse) => void,
+        config.tls && certs ? { cfg: config.tls, certs } : null,
       );
       server.maxHeadersCount = limits.maxHeaderCount + 1;
       if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
@@ -146,7 +152,41 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   // Upstream pools (issue 8): one balancer per pool, active health checks until close.
   const pools = new Pools(router.pools());
   const stopHealth = startHealthChecks(pools.all(), app.log);
+  // TLS: HSTS on TLS responses, certificates re-read on SIGHUP (new handshakes use them; open connections stay),
+  // and the optional plain listener that redirects to https.
+  let stopTls = async () => {};
+  if (config.tls && certs) {
+    const tls = config.tls;
+    if (tls.hsts) {
+      const v = hstsValue(tls.hsts);
+      app.addHook('onSend', async (request, reply) => {
+        if (isTls(request.raw.socket)) reply.header('strict-transport-security', v);
+      });
+    }
+    const onHup = () => {
+      try {
+        certs.load();
+        (app.server as unknown as import('node:tls').Server).setSecureContext({ cert: readFileSync(tls.certs[0].cert), key: readFileSync(tls.certs[0].key), minVersion: tls.minVersion });
+        logger.info({ certs: tls.certs.length }, 'tls certificates reloaded');
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'tls certificate reload failed; keeping the previous certificates');
+      }
+    };
+    process.on('SIGHUP', onHup);
+    const redirect = tls.redirectFrom ? redirectServer(() => (app.server.address() as import('node:net').AddressInfo | null)?.port ?? 443) : null;
+    if (redirect) {
+      const hp = parseHostPort(tls.redirectFrom!)!;
+      app.addHook('onListen', async () => {
+        await new Promise<void>((resolve, reject) => redirect.once('error', reject).listen(hp.port, hp.host, resolve));
+      });
+    }
+    stopTls = async () => {
+      process.off('SIGHUP', onHup);
+      if (redirect?.listening) await new Promise<void>((r) => { redirect.closeAllConnections(); redirect.close(() => r()); });
+    };
+  }
   app.addHook('onClose', async () => {
+    await stopTls();
     stopHealth();
     await upstreams.close();
   });

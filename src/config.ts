@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { WafError } from './errors.ts';
 import { rateLimitSchema } from './ratelimit/config-schema.ts';
 import { balanceSchema, healthSchema, passiveSchema, poolServerSchema } from './proxy/balancer.ts';
+import { tlsSchema } from './proxy/tls.ts';
 
 // ---------------------------------------------------------------------------
 // Small value schemas
@@ -97,6 +98,8 @@ export const configSchema = z.strictObject({
   paranoia: paranoiaSchema.default(1),
   /** Anomaly score at which a request is blocked. */
   threshold: z.number().int().positive().default(5),
+  /** TLS termination on `listen` (issue 8); absent → plain HTTP. */
+  tls: tlsSchema.optional(),
   /** Sites by Host. Empty → every Host goes to `upstream`. */
   sites: z.array(siteSchema).default([]),
   /** Site name that serves unknown hosts; null → unknown Host gets 421. "default" = the top-level `upstream`. */

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors as undiciErrors } from 'undici';
 import { WafError } from '../errors.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { isTls } from './tls.ts';
 import type { Upstreams } from './upstreams.ts';
 
 export interface ForwardOptions {
@@ -39,6 +40,7 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, opts
     trustedPeer: opts.isTrustedPeer(waf.peer),
     requestId: waf.id,
     preserveHost: opts.preserveHost,
+    tls: isTls(raw.socket),
   });
   const body = waf.body;
   if (body !== null) headers.push('content-length', String(body.length));

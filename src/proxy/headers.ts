@@ -31,6 +31,8 @@ export interface ForwardInfo {
   requestId: string;
   /** Send the client's Host upstream (else undici sets the upstream's host). */
   preserveHost: boolean;
+  /** The request arrived over TLS (X-Forwarded-Proto / Forwarded proto=https). */
+  tls?: boolean;
 }
 
 function forwardedNode(ip: string): string {
@@ -72,12 +74,12 @@ export function upstreamRequestHeaders(raw: readonly string[], info: ForwardInfo
     out.push(raw[i], raw[i + 1]);
   }
   if (info.preserveHost && host) out.push('host', host);
-  const proto = xfProto ?? 'http';
+  const proto = xfProto ?? (info.tls ? 'https' : 'http');
   const fHost = xfHost ?? host;
   out.push('x-forwarded-for', xff ? `${xff}, ${info.peer}` : info.peer);
   out.push('x-forwarded-proto', proto);
   if (fHost) out.push('x-forwarded-host', fHost);
-  const ours = `for=${forwardedNode(info.peer)}${host ? `;host=${quoteIfNeeded(host)}` : ''};proto=http`;
+  const ours = `for=${forwardedNode(info.peer)}${host ? `;host=${quoteIfNeeded(host)}` : ''};proto=${info.tls ? 'https' : 'http'}`;
   out.push('forwarded', fwd ? `${fwd}, ${ours}` : ours);
   out.push('x-request-id', info.requestId);
   return out;

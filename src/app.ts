@@ -15,6 +15,8 @@ import { startHealthChecks } from './proxy/health.ts';
 import { forwardPooled, Pools } from './proxy/pooled.ts';
 import { Certificates, createProxyServer, hstsValue, isTls, redirectServer } from './proxy/tls.ts';
 import { parseHostPort } from './config.ts';
+import { Caches } from './proxy/cache.ts';
+import { cacheRoutes } from './admin/cache-routes.ts';
 import { Router } from './proxy/routing.ts';
 import { Upstreams } from './proxy/upstreams.ts';
 import { acceptUpgrades, isUpgrade, tunnel } from './proxy/websocket.ts';
@@ -141,6 +143,12 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     url: '/*',
     handler: (request, reply) => {
       if (isUpgrade(request.raw)) return tunnel(request, reply, tunnelOpts);
+      // Cache lookup runs here, after every inspection hook: a blocked request never reaches it.
+      const cacheCfg = request.waf.resolved.cache;
+      if (cacheCfg) {
+        const hit = caches.serve(request, reply, cacheCfg);
+        if (hit) return hit;
+      }
       const pool = request.waf.resolved.pool;
       return pool ? forwardPooled(request, reply, forwardOpts, pools.get(pool)) : forward(request, reply, forwardOpts);
     },
@@ -149,6 +157,10 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   // Without this listener Node would treat them as plain requests and the proxy would drop the Upgrade header.
   if (config.proxy.websocket) acceptUpgrades(app as unknown as FastifyInstance, app.server, limits.requestTimeoutMs);
 
+  // Response cache (issue 8): stores cacheable GET answers on their way out; purge from the admin API.
+  const caches = new Caches();
+  app.addHook('onSend', async (request, reply, payload) => (request.waf?.resolved?.cache ? caches.onSend(request, reply, payload) : payload));
+  (services.adminPlugins ??= []).push(cacheRoutes(caches));
   // Upstream pools (issue 8): one balancer per pool, active health checks until close.
   const pools = new Pools(router.pools());
   const stopHealth = startHealthChecks(pools.all(), app.log);

@@ -7,6 +7,7 @@ import { WafError } from './errors.ts';
 import { rateLimitSchema } from './ratelimit/config-schema.ts';
 import { balanceSchema, healthSchema, passiveSchema, poolServerSchema } from './proxy/balancer.ts';
 import { tlsSchema } from './proxy/tls.ts';
+import { cacheSchema } from './proxy/cache.ts';
 
 // ---------------------------------------------------------------------------
 // Small value schemas
@@ -51,6 +52,8 @@ const routeSchema = z.strictObject({
   balance: balanceSchema.optional(),
   health: healthSchema.optional(),
   passive: passiveSchema.optional(),
+  /** Response cache (issue 8), off unless set. */
+  cache: cacheSchema.optional(),
   methods: z.array(methodToken).min(1).optional(),
   maxBodyBytes: bytes.optional(),
   bodyPolicy: bodyPolicy.optional(),
@@ -69,6 +72,8 @@ const siteSchema = z.strictObject({
   balance: balanceSchema.optional(),
   health: healthSchema.optional(),
   passive: passiveSchema.optional(),
+  /** Response cache (issue 8), off unless set; routes inherit it. */
+  cache: cacheSchema.optional(),
   mode: modeSchema.optional(),
   paranoia: paranoiaSchema.optional(),
   threshold: z.number().int().positive().optional(),

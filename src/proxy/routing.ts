@@ -2,6 +2,7 @@
 import type { BulwarkConfig, SiteConfig } from '../config.ts';
 import type { Mode, ParanoiaLevel } from '../types.ts';
 import type { PoolSpec } from './balancer.ts';
+import type { CacheConfig } from './cache.ts';
 
 /** Everything the proxy needs to know about where a request goes and under which limits. */
 export interface ResolvedRoute {
@@ -11,6 +12,8 @@ export interface ResolvedRoute {
   upstream: string;
   /** Several servers (issue 8); `upstream` is then the first one. Null for a single `upstream`. */
   pool: PoolSpec | null;
+  /** Response cache settings (issue 8); null = no caching. */
+  cache: CacheConfig | null;
   methods: ReadonlySet<string>;
   maxBodyBytes: number;
   bodyPolicy: 'reject' | 'partial';
@@ -158,6 +161,7 @@ function compileSite(config: BulwarkConfig, s: SiteConfig | { name: string; host
     route: '',
     upstream: pool ? pool.servers[0].origin : origin(site.upstream!),
     pool,
+    cache: site.cache ?? null,
     methods: new Set(site.methods ?? config.methods),
     maxBodyBytes: site.maxBodyBytes ?? config.limits.maxBodyBytes,
     bodyPolicy: config.inspection.bodyPolicy,
@@ -176,6 +180,7 @@ function compileSite(config: BulwarkConfig, s: SiteConfig | { name: string; host
         route: r.prefix,
         upstream: rpool ? rpool.servers[0].origin : r.upstream ? origin(r.upstream) : base.upstream,
         pool: rpool ?? (r.upstream ? null : base.pool),
+        cache: r.cache ?? base.cache,
         methods: r.methods ? new Set(r.methods) : base.methods,
         maxBodyBytes: r.maxBodyBytes ?? base.maxBodyBytes,
         bodyPolicy: r.bodyPolicy ?? base.bodyPolicy,

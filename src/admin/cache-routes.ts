@@ -1,0 +1,17 @@
+/** Admin API: DELETE /api/cache?path=/x purges every cached response for that path (all hosts, queries and variants). */
+import type { ServicePlugin } from '../services.ts';
+import type { Caches } from '../proxy/cache.ts';
+
+export function cacheRoutes(caches: Caches): ServicePlugin {
+  return (async (app) => {
+    app.delete('/api/cache', async (request, reply) => {
+      const path = (request.query as { path?: unknown }).path;
+      if (typeof path !== 'string' || !path.startsWith('/') || path.length > 4096) {
+        return reply.code(400).send({ error: { code: 'WAF_ERR_BAD_REQUEST', message: 'expected ?path=/some/path' } });
+      }
+      const purged = caches.purge(path);
+      request.log.info({ path, purged }, 'cache purged');
+      return { path, purged };
+    });
+  }) as ServicePlugin;
+}

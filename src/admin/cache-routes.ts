@@ -7,7 +7,7 @@ export function cacheRoutes(caches: Caches): ServicePlugin {
     app.delete('/api/cache', async (request, reply) => {
       const path = (request.query as { path?: unknown }).path;
       if (typeof path !== 'string' || !path.startsWith('/') || path.length > 4096) {
-        return reply.code(400).send({ error: { code: 'WAF_ERR_BAD_REQUEST', message: 'expected ?path=/some/path' } });
+        return reply.code(400).send({ error: 'WAF_ERR_BAD_REQUEST', message: 'expected ?path=/some/path' });
       }
       const purged = caches.purge(path);
       request.log.info({ path, purged }, 'cache purged');

@@ -9,6 +9,7 @@ import { registerMode } from './mode.ts';
 import { registerEvents } from './events.ts';
 import { registerBans } from './bans.ts';
 import { registerExplain } from './explain.ts';
+import { registerCache } from './cache.ts';
 
 const program = new Command('bulwark')
   .description('Bulwark: a web application firewall reverse proxy')
@@ -23,5 +24,6 @@ registerMode(program);
 registerEvents(program);
 registerBans(program);
 registerExplain(program);
+registerCache(program);
 
 await program.parseAsync(process.argv);

@@ -4,6 +4,8 @@ import { request } from 'undici';
 import { startBackend } from '../helpers/backend.ts';
 import { startTestBulwark } from '../helpers/bulwark.ts';
 import { freshnessSeconds, ResponseCache } from '../../src/proxy/cache.ts';
+import { cacheCommand } from '../../src/cli/cache.ts';
+import { Command } from 'commander';
 
 t.test('freshness rules (RFC 9111)', async (t) => {
   t.equal(freshnessSeconds(200, { 'cache-control': 'public, max-age=60' }), 60);
@@ -91,4 +93,15 @@ t.test('through the proxy: MISS/HIT, Vary, bypasses, purge, attack never served 
   const bad = await request(`${bw.adminUrl}/api/cache`, { method: 'DELETE' });
   await bad.body.dump();
   t.equal(bad.statusCode, 400);
+
+  // CLI: `bulwark cache purge /cc/page` against the same admin API.
+  t.equal((await get('/cc/page')).x, 'HIT');
+  const lines: string[] = [];
+  const errs: string[] = [];
+  const program = new Command().exitOverride();
+  program.addCommand(cacheCommand({ out: (l) => lines.push(l), err: (l) => errs.push(l) }));
+  await program.parseAsync(['node', 'bulwark', 'cache', 'purge', '/cc/page', '--admin', bw.adminUrl]);
+  t.same(errs, []);
+  t.match(lines.join('\n'), /purged 1 cached entry for \/cc\/page/);
+  t.equal((await get('/cc/page')).x, 'MISS', 'purged by the CLI');
 });

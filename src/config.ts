@@ -135,6 +135,8 @@ export const configSchema = z.strictObject({
       connectTimeoutMs: z.number().int().positive().default(5_000),
       /** Keep-alive connections per upstream. */
       connectionsPerUpstream: z.number().int().positive().default(128),
+      /** PEM file of the CA that signs https:// upstreams' certificates (issue 8); unset → the system CAs. */
+      upstreamCaFile: z.string().min(1).optional(),
       /** Pass WebSocket upgrades through (the handshake is inspected like any request). */
       websocket: z.boolean().default(true),
       /** Forward the client's Host (true) or the upstream's host:port (false). */

@@ -87,3 +87,28 @@ t.test('HTTPS listener: SNI chooses the certificate, TLS 1.1 refused, X-Forwarde
   t.equal(r2.statusCode, 200, 'the open connection was not dropped');
   t.ok(bw.logs.some((l) => l.msg === 'tls certificates reloaded'));
 });
+
+t.test('https upstream verified against upstreamCaFile; without the CA the backend is refused (502)', async (t) => {
+  const { createServer: createHttps } = await import('node:https');
+  const ipCert = join(dir, 'ip.crt');
+  const ipKey = join(dir, 'ip.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', ipKey, '-out', ipCert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const srv = createHttps({ cert: readFileSync(ipCert), key: readFileSync(ipKey) }, (req, res) => res.end(`secure ${req.url}`));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const origin = `https://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  const ok = await startTestBulwark({ ...PROXY_ONLY, upstream: origin, proxy: { upstreamCaFile: ipCert } });
+  const bad = await startTestBulwark({ ...PROXY_ONLY, upstream: origin });
+  t.teardown(async () => {
+    await ok.close();
+    await bad.close();
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+  });
+  const r1 = await request(`${ok.url}/s`);
+  t.equal(r1.statusCode, 200);
+  t.equal(await r1.body.text(), 'secure /s');
+  const r2 = await request(`${bad.url}/s`);
+  const body = await r2.body.text();
+  t.equal(r2.statusCode, 502, 'self-signed upstream not trusted without the CA');
+  t.notMatch(body, /127\.0\.0\.1|SELF_SIGNED/);
+});

@@ -17,6 +17,7 @@ import { Certificates, createProxyServer, hstsValue, isTls, redirectServer } fro
 import { parseHostPort } from './config.ts';
 import { Caches } from './proxy/cache.ts';
 import { cacheRoutes } from './admin/cache-routes.ts';
+import { securityHeaders } from './proxy/hardening.ts';
 import { Router } from './proxy/routing.ts';
 import { Upstreams } from './proxy/upstreams.ts';
 import { acceptUpgrades, isUpgrade, tunnel } from './proxy/websocket.ts';
@@ -161,6 +162,14 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   const caches = new Caches();
   app.addHook('onSend', async (request, reply, payload) => (request.waf?.resolved?.cache ? caches.onSend(request, reply, payload) : payload));
   (services.adminPlugins ??= []).push(cacheRoutes(caches));
+  // Response hardening (issue 8): per-site security headers, only where the backend did not set the header itself.
+  const hardening = new Map(config.sites.map((s) => [s.name, securityHeaders(s.securityHeaders)] as const).filter(([, h]) => h.length > 0));
+  if (hardening.size > 0) {
+    app.addHook('onSend', async (request, reply) => {
+      const hs = hardening.get(request.waf?.site ?? '');
+      if (hs) for (const [k, v] of hs) if (!reply.hasHeader(k)) reply.header(k, v);
+    });
+  }
   // Upstream pools (issue 8): one balancer per pool, active health checks until close.
   const pools = new Pools(router.pools());
   const stopHealth = startHealthChecks(pools.all(), app.log);

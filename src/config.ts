@@ -8,6 +8,7 @@ import { rateLimitSchema } from './ratelimit/config-schema.ts';
 import { balanceSchema, healthSchema, passiveSchema, poolServerSchema } from './proxy/balancer.ts';
 import { tlsSchema } from './proxy/tls.ts';
 import { cacheSchema } from './proxy/cache.ts';
+import { securityHeadersSchema } from './proxy/hardening.ts';
 
 // ---------------------------------------------------------------------------
 // Small value schemas
@@ -74,6 +75,8 @@ const siteSchema = z.strictObject({
   passive: passiveSchema.optional(),
   /** Response cache (issue 8), off unless set; routes inherit it. */
   cache: cacheSchema.optional(),
+  /** Security response headers (issue 8): true = defaults, or an object overriding them; off unless set. */
+  securityHeaders: securityHeadersSchema.optional(),
   mode: modeSchema.optional(),
   paranoia: paranoiaSchema.optional(),
   threshold: z.number().int().positive().optional(),

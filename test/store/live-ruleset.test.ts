@@ -135,8 +135,10 @@ t.test('redis lost while running, restarted empty: keep serving, re-seed, pick u
   await r.start();
   await waitFor(() => a.live.status().storeReachable && b.live.status().storeReachable, 5000);
   const store = a.rules.store;
-  await waitFor(() => a.live.status().lastError === null);
-  t.equal(await store.latestVersion(), 2, 'the empty server was re-seeded with the live version');
+  // Reachable is announced before the re-seed is written: wait for the seed itself.
+  let latest = 0;
+  for (const end = Date.now() + 5000; latest === 0 && Date.now() < end; await new Promise((res) => setTimeout(res, 20))) latest = await store.latestVersion().catch(() => 0);
+  t.equal(latest, 2, 'the empty server was re-seeded with the live version');
   t.equal((await store.load())?.overrides['900200']?.enabled, false, 're-seeded content carries the overrides');
   const ch = await a.rules.apply((s) => setEnabled(s, 900100, false), 'alice');
   await waitFor(() => b.live.live().version === ch.version, 1000);

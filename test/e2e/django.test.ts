@@ -4,6 +4,11 @@
  * search with quotes, JSON API), then attack it; every attack is refused, is an event, and never reaches Django.
  */
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDjango } from '../helpers/django.ts';
 import { startTestBulwark } from '../helpers/bulwark.ts';
 
@@ -97,6 +102,32 @@ t.test('Django behind Bulwark', async (t) => {
     t.equal(created.status, 201);
     const list = JSON.parse((await user.get('/api/notes/', { accept: 'application/json' })).text) as { notes: Array<{ title: string }> };
     t.ok(list.notes.some((n) => n.title === 'Select your plan'));
+  });
+
+  t.test('with TLS terminated by Bulwark, Django sees https and the real client IP', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-django-tls-'));
+    const cert = join(dir, 'localhost.crt');
+    const key = join(dir, 'localhost.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+    const tls = await startTestBulwark({
+      sites: [{ name: 'shieldsite', hosts: ['localhost'], upstream: django.origin, profiles: ['django'] }],
+      tls: { certs: [{ cert, key }] },
+      rateLimit: { enabled: false },
+    });
+    t.teardown(() => tls.close());
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: tls.port, servername: 'localhost', path: '/whoami/', headers: { host: 'localhost', accept: 'application/json' }, ca: readFileSync(cert) }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => (b += c.toString()));
+        res.on('end', () => resolve(b));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const who = JSON.parse(body) as { scheme: string; secure: boolean; ip: string };
+    t.equal(who.scheme, 'https', 'SECURE_PROXY_SSL_HEADER + X-Forwarded-Proto: Django sees https');
+    t.equal(who.secure, true);
+    t.equal(who.ip, '127.0.0.1', 'the client address Bulwark saw');
   });
 
   t.test('attacks are refused, logged as events, and never reach Django', async (t) => {

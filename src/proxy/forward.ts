@@ -37,6 +37,7 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, opts
   const raw = request.raw;
   const headers = upstreamRequestHeaders(raw.rawHeaders, {
     peer: waf.peer,
+    clientIp: waf.clientIp,
     trustedPeer: opts.isTrustedPeer(waf.peer),
     requestId: waf.id,
     preserveHost: opts.preserveHost,

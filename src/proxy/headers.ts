@@ -5,7 +5,16 @@ import { isIP } from 'node:net';
 const REQUEST_DROP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'proxy-authorization', 'expect', 'content-length', 'host',
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id',
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'x-real-ip',
+]);
+
+/**
+ * Client-address and scheme headers other proxies and CDNs set. From a client that is not a trusted proxy they are
+ * spoofing (a backend reading X-Real-IP or True-Client-IP would believe them), so they are dropped.
+ */
+const UNTRUSTED_DROP = new Set([
+  'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'x-cluster-client-ip', 'fastly-client-ip', 'x-original-forwarded-for',
+  'x-forwarded-port', 'x-forwarded-ssl', 'x-forwarded-scheme', 'x-forwarded-server', 'x-forwarded-prefix', 'x-url-scheme', 'front-end-https',
 ]);
 
 /** Hop-by-hop response headers (a backend's `Connection: close` must not close the client's connection). */
@@ -26,6 +35,8 @@ export function connectionTokens(value: string | string[] | undefined): string[]
 export interface ForwardInfo {
   /** TCP peer (normalised). */
   peer: string;
+  /** Real client IP (sent as X-Real-IP). */
+  clientIp: string;
   /** True when the peer is in trustedProxies. */
   trustedPeer: boolean;
   requestId: string;
@@ -70,7 +81,7 @@ export function upstreamRequestHeaders(raw: readonly string[], info: ForwardInfo
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i].toLowerCase();
-    if (REQUEST_DROP.has(n) || (drop !== null && drop.has(n))) continue;
+    if (REQUEST_DROP.has(n) || (drop !== null && drop.has(n)) || (!info.trustedPeer && UNTRUSTED_DROP.has(n))) continue;
     out.push(raw[i], raw[i + 1]);
   }
   if (info.preserveHost && host) out.push('host', host);
@@ -81,6 +92,7 @@ export function upstreamRequestHeaders(raw: readonly string[], info: ForwardInfo
   if (fHost) out.push('x-forwarded-host', fHost);
   const ours = `for=${forwardedNode(info.peer)}${host ? `;host=${quoteIfNeeded(host)}` : ''};proto=${info.tls ? 'https' : 'http'}`;
   out.push('forwarded', fwd ? `${fwd}, ${ours}` : ours);
+  out.push('x-real-ip', info.clientIp);
   out.push('x-request-id', info.requestId);
   return out;
 }

@@ -66,7 +66,7 @@ export function tunnel(request: FastifyRequest, reply: FastifyReply, opts: Tunne
   const raw = request.raw;
   const waf = request.waf;
   const target = new URL(waf.upstream);
-  const headers = upstreamRequestHeaders(raw.rawHeaders, { peer: waf.peer, trustedPeer: opts.isTrustedPeer(waf.peer), requestId: waf.id, preserveHost: opts.preserveHost });
+  const headers = upstreamRequestHeaders(raw.rawHeaders, { peer: waf.peer, clientIp: waf.clientIp, trustedPeer: opts.isTrustedPeer(waf.peer), requestId: waf.id, preserveHost: opts.preserveHost });
   if (!opts.preserveHost) headers.push('host', target.host);
   headers.push('connection', 'Upgrade', 'upgrade', raw.headers.upgrade as string);
 

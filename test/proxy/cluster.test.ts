@@ -9,7 +9,7 @@ t.setTimeout(240_000);
 
 t.test('--workers 2 starts two workers on one port; SIGTERM stops them all', async (t) => {
   const backend = await startBackend();
-  const bw = await spawnBulwark(['--upstream', backend.origin, '--workers', '2']);
+  const bw = await spawnBulwark(['--upstream', backend.origin, '--workers', '2', '--mode', 'off']);
   t.teardown(async () => {
     bw.proc.kill('SIGKILL');
     await backend.close();

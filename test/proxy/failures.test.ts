@@ -5,7 +5,7 @@ import t from 'tap';
 import { request } from 'undici';
 import type { FastifyPluginAsync } from 'fastify';
 import { startBackend, type Backend } from '../helpers/backend.ts';
-import { startTestBulwark } from '../helpers/bulwark.ts';
+import { PROXY_ONLY, startTestBulwark } from '../helpers/bulwark.ts';
 import type { WafContext } from '../../src/services.ts';
 
 async function freePort(): Promise<number> {
@@ -18,7 +18,7 @@ async function freePort(): Promise<number> {
 
 t.test('backend down → 502 page with no address, port or stack (HTML and JSON)', async (t) => {
   const port = await freePort();
-  const bw = await startTestBulwark({ upstream: `http://127.0.0.1:${port}` });
+  const bw = await startTestBulwark({ ...PROXY_ONLY, upstream: `http://127.0.0.1:${port}` });
   t.teardown(() => bw.close());
   const html = await request(`${bw.url}/x`);
   const body = await html.body.text();
@@ -35,7 +35,7 @@ t.test('backend down → 502 page with no address, port or stack (HTML and JSON)
 
 t.test('slow backend → 504 at the configured timeout', async (t) => {
   const slow = await startBackend((_req, res) => setTimeout(() => res.end('late'), 3000));
-  const bw = await startTestBulwark({ upstream: slow.origin, proxy: { upstreamTimeoutMs: 400 } });
+  const bw = await startTestBulwark({ ...PROXY_ONLY, upstream: slow.origin, proxy: { upstreamTimeoutMs: 400 } });
   t.teardown(async () => {
     await bw.close();
     await slow.close();
@@ -52,6 +52,7 @@ t.test('slow backend → 504 at the configured timeout', async (t) => {
 t.test('a route can set its own upstream timeout', async (t) => {
   const slow = await startBackend((_req, res) => setTimeout(() => res.end('late'), 1800));
   const bw = await startTestBulwark({
+    ...PROXY_ONLY,
     upstream: slow.origin,
     proxy: { upstreamTimeoutMs: 5000 },
     sites: [{ name: 's', hosts: ['*'], upstream: slow.origin, routes: [{ prefix: '/fast/', timeoutMs: 300 }] }],
@@ -81,6 +82,7 @@ t.test('body limits per route; reject vs partial inspection policy', async (t) =
   };
   const bw = await startTestBulwark(
     {
+      ...PROXY_ONLY,
       upstream: backend.origin,
       limits: { maxBodyBytes: 4000 },
       inspection: { bodyLimit: 1000, bodyPolicy: 'reject' },

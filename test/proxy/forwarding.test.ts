@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { request } from 'undici';
 import { startBackend, type Backend } from '../helpers/backend.ts';
-import { rawRequest, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
+import { rawRequest, PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
 
 let backend: Backend;
 let bw: TestBulwark;
 
 t.before(async () => {
   backend = await startBackend();
-  bw = await startTestBulwark({ upstream: backend.origin });
+  bw = await startTestBulwark({ ...PROXY_ONLY, upstream: backend.origin });
 });
 t.teardown(async () => {
   await bw.close();
@@ -90,10 +90,20 @@ t.test('X-Forwarded-* and Forwarded from an untrusted client are replaced', asyn
   t.equal(h['x-forwarded-host'], 'shop.example');
   t.equal(h.forwarded, 'for=127.0.0.1;host=shop.example;proto=http');
   t.equal(h.host, 'shop.example', 'Host preserved by default');
+  t.equal(h['x-real-ip'], '127.0.0.1');
+});
+
+t.test('client-IP headers of other proxies and CDNs are dropped from an untrusted client', async (t) => {
+  const spoof = { 'x-real-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'cf-connecting-ip': '6.6.6.6', 'x-client-ip': '6.6.6.6', 'x-forwarded-port': '443', 'x-forwarded-prefix': '/evil' };
+  const res = await request(`${bw.url}/h`, { headers: spoof });
+  await res.body.text();
+  const h = last().headers;
+  t.equal(h['x-real-ip'], '127.0.0.1', 'X-Real-IP is ours');
+  for (const name of Object.keys(spoof).slice(1)) t.notOk(h[name], `${name} dropped`);
 });
 
 t.test('from a trusted proxy, X-Forwarded-For and Forwarded are appended to', async (t) => {
-  const trusted = await startTestBulwark({ upstream: backend.origin, trustedProxies: ['127.0.0.0/8'] });
+  const trusted = await startTestBulwark({ ...PROXY_ONLY, upstream: backend.origin, trustedProxies: ['127.0.0.0/8'] });
   t.teardown(() => trusted.close());
   const res = await request(`${trusted.url}/h`, {
     headers: { host: 'shop.example', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', forwarded: 'for=203.0.113.9;proto=https' },
@@ -103,6 +113,7 @@ t.test('from a trusted proxy, X-Forwarded-For and Forwarded are appended to', as
   t.equal(h['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
   t.equal(h['x-forwarded-proto'], 'https');
   t.equal(h.forwarded, 'for=203.0.113.9;proto=https, for=127.0.0.1;host=shop.example;proto=http');
+  t.equal(h['x-real-ip'], '203.0.113.9', 'X-Real-IP is the client behind the trusted proxy');
 });
 
 t.test('request id: a valid one round-trips, an invalid or missing one is replaced', async (t) => {

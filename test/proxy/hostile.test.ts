@@ -1,7 +1,7 @@
 // Hostile requests on raw sockets: each is refused with 400 (or 408/413/414/431) and the counting backend receives nothing.
 import t from 'tap';
 import { startBackend, type Backend } from '../helpers/backend.ts';
-import { rawRequest, rawStatus, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
+import { rawRequest, rawStatus, PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
 
 let backend: Backend;
 let bw: TestBulwark;
@@ -9,6 +9,7 @@ let bw: TestBulwark;
 t.before(async () => {
   backend = await startBackend();
   bw = await startTestBulwark({
+    ...PROXY_ONLY,
     upstream: backend.origin,
     limits: { maxHeaderCount: 20, maxUriLength: 200, maxHeaderBytes: 4096, maxBodyBytes: 1000, headersTimeoutMs: 400, requestTimeoutMs: 2000 },
     inspection: { bodyLimit: 500, bodyPolicy: 'reject' },
@@ -83,7 +84,7 @@ t.test('slowloris: a client that never finishes its headers is cut off at header
 
 t.test('limits.maxConnections: connections over the cap are dropped, the held ones keep working', async (t) => {
   const { connect } = await import('node:net');
-  const capped = await startTestBulwark({ upstream: backend.origin, limits: { maxConnections: 2 } });
+  const capped = await startTestBulwark({ ...PROXY_ONLY, upstream: backend.origin, limits: { maxConnections: 2 } });
   t.teardown(() => capped.close());
   const open = () =>
     new Promise<import('node:net').Socket>((resolve, reject) => {

@@ -2,13 +2,13 @@
 import t from 'tap';
 import { request } from 'undici';
 import { startBackend, type Backend } from '../helpers/backend.ts';
-import { rawRequest, rawStatus, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
+import { rawRequest, rawStatus, PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
 
 let backend: Backend;
 let bw: TestBulwark;
 t.before(async () => {
   backend = await startBackend();
-  bw = await startTestBulwark({ upstream: backend.origin });
+  bw = await startTestBulwark({ ...PROXY_ONLY, upstream: backend.origin });
 });
 t.teardown(async () => {
   await bw.close();

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { startBackend, type Backend } from '../helpers/backend.ts';
-import { startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
+import { PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
 import { matchPath } from '../../src/proxy/routing.ts';
 
 let a: Backend, b: Backend, api: Backend, fallback: Backend;
@@ -11,6 +11,7 @@ let bw: TestBulwark;
 t.before(async () => {
   [a, b, api, fallback] = await Promise.all([startBackend(), startBackend(), startBackend(), startBackend()]);
   bw = await startTestBulwark({
+    ...PROXY_ONLY,
     upstream: fallback.origin,
     sites: [
       { name: 'shop', hosts: ['shop.example', 'www.shop.example'], upstream: a.origin, routes: [{ prefix: '/api/', upstream: api.origin, methods: ['GET'] }] },
@@ -77,7 +78,7 @@ t.test('unknown Host → 421 neutral page (HTML or JSON), nothing forwarded', as
 });
 
 t.test('defaultSite serves unknown hosts when configured', async (t) => {
-  const d = await startTestBulwark({ upstream: fallback.origin, defaultSite: 'default', sites: [{ name: 'shop', hosts: ['shop.example'], upstream: a.origin }] });
+  const d = await startTestBulwark({ ...PROXY_ONLY, upstream: fallback.origin, defaultSite: 'default', sites: [{ name: 'shop', hosts: ['shop.example'], upstream: a.origin }] });
   t.teardown(() => d.close());
   const n = fallback.count;
   const res = await request(`${d.url}/`, { headers: { host: 'other.example' } });
@@ -87,7 +88,7 @@ t.test('defaultSite serves unknown hosts when configured', async (t) => {
 });
 
 t.test('without sites every Host goes to the single upstream', async (t) => {
-  const single = await startTestBulwark({ upstream: fallback.origin });
+  const single = await startTestBulwark({ ...PROXY_ONLY, upstream: fallback.origin });
   t.teardown(() => single.close());
   const n = fallback.count;
   const res = await request(`${single.url}/`, { headers: { host: 'whatever.example' } });

@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import t from 'tap';
 import { WebSocket } from 'undici';
 import type { FastifyPluginAsync } from 'fastify';
-import { rawRequest, rawStatus, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
+import { rawRequest, rawStatus, PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
 
 const sockets = new Set<Socket>();
 /** A WebSocket echo server that handles small text frames (enough for the test), counting handshakes. */
@@ -39,7 +39,7 @@ t.before(async () => {
       if (request.raw.url?.includes('EVIL')) return reply.code(403).send('blocked');
     });
   };
-  bw = await startTestBulwark({ upstream: ws.origin }, { inspector });
+  bw = await startTestBulwark({ ...PROXY_ONLY, upstream: ws.origin }, { inspector });
 });
 t.teardown(async () => {
   await bw.close();
@@ -86,7 +86,7 @@ t.test('a handshake the inspector blocks gets 403 and never reaches the backend'
 });
 
 t.test('backend down during a handshake → 502 page, socket closed', async (t) => {
-  const dead = await startTestBulwark({ upstream: 'http://127.0.0.1:1' });
+  const dead = await startTestBulwark({ ...PROXY_ONLY, upstream: 'http://127.0.0.1:1' });
   t.teardown(() => dead.close());
   const out = await rawRequest(
     dead.port,

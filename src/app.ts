@@ -72,6 +72,7 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
       );
       server.maxHeadersCount = limits.maxHeaderCount + 1;
       if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+      if (limits.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
       return server;
     },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {

@@ -129,6 +129,8 @@ export const configSchema = z.strictObject({
       keepAliveTimeoutMs: ms.default(5_000),
       /** Concurrent client connections on the proxy listener (0 = unlimited). */
       maxConnections: z.number().int().nonnegative().default(10_000),
+      /** Requests served on one keep-alive connection before it is closed (0 = no cap). */
+      maxRequestsPerSocket: z.number().int().nonnegative().default(1000),
     })
     .prefault({}),
   proxy: z

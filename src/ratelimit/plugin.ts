@@ -7,7 +7,8 @@ import type { Action } from '../types.ts';
 import { capConnectionsPerPeer, InFlight } from './connections.ts';
 import { clientKey } from './ip-key.ts';
 import type { PolicyRequest } from './policy-match.ts';
-import type { LimitDecision, RateLimitService } from './service.ts';
+import type { LimitDecision, RateLimitConfig, RateLimitService } from './service.ts';
+import type { RatePolicy } from '../types.ts';
 
 /** Reads one field from a urlencoded or JSON body (only login/field policies call this, and only on their routes). */
 export function bodyField(body: Buffer | null, contentType: string | undefined, name: string): string | undefined {
@@ -82,6 +83,13 @@ export interface RateLimitPluginOptions {
   /** Whether any policy needs the body (field-keyed or login); skips the preHandler otherwise. */
   needsBody: boolean;
   hasLogin: boolean;
+  /** The config's settings; the policy list itself follows the live rule snapshot when there is one. */
+  base: RateLimitConfig;
+}
+
+/** What the rate-limit plugin reads of the live rules: the snapshot's policies and its version. */
+interface LivePolicies {
+  live?: () => { version: number; snapshot: { ratePolicies?: RatePolicy[] } } | undefined;
 }
 
 /** The plugin app.ts registers (via services.rateLimiter). */
@@ -89,10 +97,26 @@ export function rateLimitPlugin(opts: RateLimitPluginOptions): ServicePlugin {
   const { service } = opts;
   const inFlight = opts.maxInFlightPerIp > 0 ? new InFlight(opts.maxInFlightPerIp) : null;
   return async (app, { services }) => {
+    // Rate-limit policies are data in the rule store: when the live snapshot changes version, its policies replace
+    // the running set (counters in Redis survive the swap). One property read per request when nothing changed.
+    const rules = services.rules as LivePolicies | undefined;
+    let policiesVersion = -1;
+    const followStore = () => {
+      const live = rules?.live?.();
+      if (!live || live.version === policiesVersion) return;
+      policiesVersion = live.version;
+      if (!live.snapshot.ratePolicies) return;
+      try {
+        service.setPolicies({ ...opts.base, policies: live.snapshot.ratePolicies });
+      } catch (err) {
+        app.log.error({ err: (err as Error).message, version: live.version }, 'rate limiting: policies of the live rules refused, keeping the previous set');
+      }
+    };
     if (opts.maxConnectionsPerIp) {
       capConnectionsPerPeer(app.server, opts.maxConnectionsPerIp, (peer) => app.log.warn({ peer, max: opts.maxConnectionsPerIp }, 'connection refused: too many connections from one address'));
     }
     app.addHook('onRequest', async (request, reply) => {
+      followStore();
       const ip = request.waf.clientIp;
       const ban = service.checkBan(ip);
       if (ban.action !== 'allow') return refuse(request, reply, services, ban);
@@ -108,7 +132,7 @@ export function rateLimitPlugin(opts: RateLimitPluginOptions): ServicePlugin {
       if (d.headers) reply.headers(d.headers);
     });
 
-    if (opts.needsBody) {
+    if (opts.needsBody || rules?.live) {
       app.addHook('preHandler', async (request, reply) => {
         if (answered.has(request)) return;
         const d = await service.check(policyRequest(request), 'body');

@@ -39,6 +39,7 @@ export async function setupRateLimits(config: BulwarkConfig, services: Services)
     ipv6Prefix: section.ipv6Prefix,
     needsBody: cfg.login.length > 0 || cfg.policies.some((p) => typeof p.key === 'object' && 'field' in p.key),
     hasLogin: cfg.login.length > 0,
+    base: cfg,
   });
   const routes = (async (app) => app.register(bansRoutes, { prefix: '/api', service })) as ServicePlugin;
   (services.adminPlugins ??= []).push(routes);

@@ -2,12 +2,13 @@
 // Usage: node bench/proxy.bench.mjs [--rounds 3] [--duration 5] [--connections 50] [--with-request-logs]
 //   --with-request-logs adds a fourth target: Bulwark with logging.requests: true (one pino line per request, to a pipe).
 // Needs wrk on PATH; numbers are noisy on a shared machine.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { median, startChild, wrk as wrkUrl } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -41,40 +42,9 @@ if (role === 'origin') {
   await main();
 }
 
-function startChild(cmd, argv, readyRe) {
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (c) => {
-      out += c.toString();
-      const m = readyRe.exec(out);
-      if (m) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve({ child, port: Number(m[1]) });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', () => {});
-    child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code}: ${out}`)));
-  });
-}
-
+/** wrk against a local port (GET /bench?x=1). */
 function wrk(port, duration, connections) {
-  const r = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', `http://127.0.0.1:${port}/bench?x=1`], { encoding: 'utf8' });
-  if (r.error) throw r.error;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0);
-  const lat = (p) => {
-    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(r.stdout);
-    if (!m) return NaN;
-    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-  };
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? '0';
-  return { rps, p50: lat(50), p99: lat(99), errors: Number(errors) };
-}
-
-function median(xs) {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return wrkUrl(`http://127.0.0.1:${port}/bench?x=1`, duration, connections);
 }
 
 async function main() {

@@ -65,7 +65,7 @@ function decide(request: FastifyRequest, reply: FastifyReply, services: Services
     services.events?.record(event);
   }
   const summary = {
-    reqId: request.id, eventId: waf.eventId, action: verdict.action, score: verdict.score, threshold: verdict.threshold,
+    eventId: waf.eventId, action: verdict.action, score: verdict.score, threshold: verdict.threshold,
     signatures: verdict.matches.map((m) => `${m.id}@${m.target}`), clientIp: waf.clientIp, site: waf.site,
   };
   if (verdict.action === 'block') {
@@ -96,7 +96,7 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
       verdict = ruleset.inspect(requestInput(request), { paranoia: waf.paranoia, threshold: waf.threshold, mode, site: waf.site, clientIp: waf.clientIp });
     } catch (err) {
       // Fail closed: an engine failure must not let the request through uninspected.
-      request.log.error({ reqId: request.id, err }, 'inspection failed');
+      request.log.error({ err }, 'inspection failed');
       throw new WafError('WAF_ERR_INTERNAL', undefined, 'inspection failed');
     }
     waf.verdict = verdict;

@@ -68,7 +68,7 @@ function refuse(request: FastifyRequest, reply: FastifyReply, services: Services
   answered.add(request);
   const status = d.action === 'ban' ? 403 : 429;
   const retryAfter = d.action === 'rate-limit' ? d.retryAfterSec : undefined;
-  request.log.info({ reqId: request.id, eventId: event.id, action, policy: d.policy, clientIp: waf.clientIp }, d.action === 'ban' ? 'banned client refused' : 'rate limited');
+  request.log.info({ eventId: event.id, action, policy: d.policy, clientIp: waf.clientIp }, d.action === 'ban' ? 'banned client refused' : 'rate limited');
   const page = renderErrorPage(status, { requestId: request.id, eventId: event.id, retryAfter, code: status === 403 ? 'WAF_ERR_BLOCKED' : 'WAF_ERR_RATE_LIMITED' }, request.headers.accept);
   if (d.action === 'rate-limit') reply.headers(d.headers);
   return reply.code(status).header('content-type', page.contentType).header('x-request-id', request.id).send(page.body);

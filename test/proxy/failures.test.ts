@@ -1,20 +1,12 @@
 // Backend failures and body limits: our own 502/504 pages without upstream details, 413 per route, 'partial' body policy, the inspection hook.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { request } from 'undici';
 import type { FastifyPluginAsync } from 'fastify';
 import { startBackend, type Backend } from '../helpers/backend.ts';
 import { PROXY_ONLY, startTestBulwark } from '../helpers/bulwark.ts';
 import type { WafContext } from '../../src/services.ts';
+import { freePort } from '../helpers/ports.ts';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 t.test('backend down → 502 page with no address, port or stack (HTML and JSON)', async (t) => {
   const port = await freePort();

@@ -1,18 +1,10 @@
 // Upstream pools on real loopback backends: weights, least-in-flight, passive ejection + retry, active health (kill → shift, back → rejoin), all down → 503.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { request } from 'undici';
 import { startBackend, type Backend } from '../helpers/backend.ts';
 import { PROXY_ONLY, startTestBulwark } from '../helpers/bulwark.ts';
+import { freePort } from '../helpers/ports.ts';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const site = (pool: Record<string, unknown>) => ({ ...PROXY_ONLY, sites: [{ name: 'app', hosts: ['*'], ...pool }] });
 

@@ -1,7 +1,7 @@
 // TLS termination with certificates made by openssl at test time: SNI picks between two, X-Forwarded-Proto https reaches the backend, HSTS, redirect, SIGHUP reload.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, copyFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
@@ -9,6 +9,7 @@ import t from 'tap';
 import { request, Agent } from 'undici';
 import { startBackend } from '../helpers/backend.ts';
 import { PROXY_ONLY, startTestBulwark } from '../helpers/bulwark.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-tls-'));
 function makeCert(name: string): { cert: string; key: string } {
@@ -16,13 +17,6 @@ function makeCert(name: string): { cert: string; key: string } {
   const key = join(dir, `${name}.key`);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`], { stdio: 'ignore' });
   return { cert, key };
-}
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 function peerCert(port: number, servername: string, opts: { maxVersion?: 'TLSv1.1' } = {}): Promise<PeerCertificate> {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,8 @@ import { unmapIp } from './ip-key.ts';
 export class CidrSet {
   private list = new BlockList();
   readonly cidrs: string[] = [];
+  /** Answers already computed (BlockList.check builds a SocketAddress each time); bounded, cleared on add. */
+  private memo = new Map<string, boolean>();
 
   constructor(cidrs: Iterable<string> = []) {
     for (const c of cidrs) this.add(c);
@@ -20,13 +22,18 @@ export class CidrSet {
     if (!Number.isInteger(bits) || bits < 0 || bits > max) throw new Error(`bad prefix length in ${cidr}`);
     this.list.addSubnet(addr, bits, family);
     this.cidrs.push(`${addr}/${bits}`);
+    this.memo.clear();
   }
 
   has(ip: string): boolean {
+    if (this.cidrs.length === 0) return false;
+    const known = this.memo.get(ip);
+    if (known !== undefined) return known;
     const a = unmapIp(ip);
-    if (isIPv4(a)) return this.list.check(a, 'ipv4');
-    if (isIPv6(a)) return this.list.check(a, 'ipv6');
-    return false;
+    const yes = isIPv4(a) ? this.list.check(a, 'ipv4') : isIPv6(a) ? this.list.check(a, 'ipv6') : false;
+    if (this.memo.size >= 10_000) this.memo.clear();
+    this.memo.set(ip, yes);
+    return yes;
   }
 }
 

@@ -95,6 +95,7 @@ export class BanList {
 
   /** The active ban for this address, if any (allow-list beats ban). */
   bannedUntil(ip: string): Ban | null {
+    if (this.bans.size === 0) return null;
     const a = unmapIp(ip);
     const b = this.bans.get(a);
     if (!b) return null;

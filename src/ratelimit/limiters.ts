@@ -1,7 +1,8 @@
 /**
- * Counters behind rate-limit policies: rate-limiter-flexible's RateLimiterRedis (shared by all instances) with an
- * in-memory insurance limiter per instance for when Redis is unreachable, or RateLimiterMemory alone without Redis.
- * Every limiter of one request is consumed in the same tick, so ioredis' auto-pipelining sends them as one round trip.
+ * rate-limiter-flexible counters: RateLimiterRedis (shared by all instances) with an in-memory insurance limiter per
+ * instance for when Redis is unreachable, or RateLimiterMemory alone without Redis. Login and attack counters use
+ * them as they are; policies count in Redis through policy-script.ts (same keys, same format) and use the memory
+ * limiters built here as their insurance.
  */
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -22,6 +23,9 @@ export interface LimiterSpec {
   burstDurationSec?: number;
 }
 
+/** Where every rate-limit counter lives in Redis (one Cluster slot: the `{bulwark}` hash tag). */
+export const REDIS_PREFIX = '{bulwark}:rl:';
+
 /** Builds a Redis limiter with memory insurance, or a memory limiter when there is no Redis. */
 export function makeLimiter(spec: LimiterSpec, redis: Redis | null): Limiter {
   const one = (prefix: string, points: number, duration: number): RateLimiterAbstract => {
@@ -29,7 +33,7 @@ export function makeLimiter(spec: LimiterSpec, redis: Redis | null): Limiter {
     if (!redis) return memory;
     return new RateLimiterRedis({
       storeClient: redis,
-      keyPrefix: `{bulwark}:rl:${prefix}`,
+      keyPrefix: `${REDIS_PREFIX}${prefix}`,
       points,
       duration,
       rejectIfRedisNotReady: true,

@@ -37,21 +37,34 @@ function cookieOf(header: string | undefined, name: string): string | undefined 
   return undefined;
 }
 
-function policyRequest(request: FastifyRequest): PolicyRequest {
-  const waf = request.waf;
-  const q = request.url.indexOf('?');
-  return {
-    site: waf.site,
-    path: q >= 0 ? request.url.slice(0, q) : request.url,
-    method: request.method,
-    clientIp: waf.clientIp,
-    header: (n) => {
-      const v = request.headers[n];
-      return Array.isArray(v) ? v[0] : v;
-    },
-    cookie: (n) => cookieOf(request.headers.cookie, n),
-    field: (n) => bodyField(waf.body, request.headers['content-type'], n),
-  };
+/** What policies read of a request: one object per check, header/cookie/field read only when a policy asks. */
+class RequestView implements PolicyRequest {
+  readonly site: string;
+  readonly path: string;
+  readonly method: string;
+  readonly clientIp: string;
+
+  constructor(private readonly request: FastifyRequest) {
+    const url = request.url;
+    const q = url.indexOf('?');
+    this.site = request.waf.site;
+    this.path = q >= 0 ? url.slice(0, q) : url;
+    this.method = request.method;
+    this.clientIp = request.waf.clientIp;
+  }
+
+  header(name: string): string | undefined {
+    const v = this.request.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  cookie(name: string): string | undefined {
+    return cookieOf(this.request.headers.cookie, name);
+  }
+
+  field(name: string): string | undefined {
+    return bodyField(this.request.waf.body, this.request.headers['content-type'], name);
+  }
 }
 
 const answered = new WeakSet<FastifyRequest>();
@@ -127,15 +140,15 @@ export function rateLimitPlugin(opts: RateLimitPluginOptions): ServicePlugin {
         }
         reply.raw.once('close', () => inFlight.leave(key));
       }
-      const d = await service.check(policyRequest(request), 'request');
+      const d = await service.check(new RequestView(request), 'request');
       if (d.action !== 'allow') return refuse(request, reply, services, d);
       if (d.headers) reply.headers(d.headers);
     });
 
     if (opts.needsBody || rules?.live) {
       app.addHook('preHandler', async (request, reply) => {
-        if (answered.has(request)) return;
-        const d = await service.check(policyRequest(request), 'body');
+        if (!service.hasBodyPhase || answered.has(request)) return;
+        const d = await service.check(new RequestView(request), 'body');
         if (d.action !== 'allow') return refuse(request, reply, services, d);
       });
     }
@@ -151,7 +164,7 @@ export function rateLimitPlugin(opts: RateLimitPluginOptions): ServicePlugin {
         return;
       }
       if (opts.hasLogin && request.method !== 'GET') {
-        service.loginResult(policyRequest(request), reply.statusCode).catch((err: Error) => request.log.warn({ err: err.message }, 'rate limiting: could not count a login result'));
+        service.loginResult(new RequestView(request), reply.statusCode).catch((err: Error) => request.log.warn({ err: err.message }, 'rate limiting: could not count a login result'));
       }
     });
   };

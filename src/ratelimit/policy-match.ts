@@ -1,6 +1,5 @@
 /** Compiles rate-limit policies (data) into matchers and key functions, once per policy set. */
 import type { RatePolicy } from '../types.ts';
-import { clientKey } from './ip-key.ts';
 
 /** What a policy needs to know about a request; built once per request by the plugin. */
 export interface PolicyRequest {
@@ -19,8 +18,11 @@ export interface CompiledPolicy {
   /** 'body' policies need a parsed body (keyed by a form/JSON field); the rest run before the body is read. */
   phase: 'request' | 'body';
   matches(req: PolicyRequest): boolean;
-  /** The counter key, or null when the request lacks what the policy keys on (e.g. no API key header). */
-  keyFor(req: PolicyRequest, v6Prefix: number): string | null;
+  /**
+   * The counter key, or null when the request lacks what the policy keys on (e.g. no API key header). `ipKey` is
+   * the client's key from clientKey() (IPv6 masked), computed once per request by the caller.
+   */
+  keyFor(req: PolicyRequest, ipKey: string): string | null;
 }
 
 /** Compiles one policy; throws with the policy name when a field is invalid. */
@@ -49,8 +51,7 @@ export function compilePolicy(policy: RatePolicy): CompiledPolicy {
       if (pathRegex && !pathRegex.test(req.path)) return false;
       return true;
     },
-    keyFor(req, v6Prefix) {
-      const ip = clientKey(req.clientIp, v6Prefix);
+    keyFor(req, ip) {
       if (key === 'ip') return `ip:${ip}`;
       if ('header' in key) {
         const v = req.header(key.header.toLowerCase());

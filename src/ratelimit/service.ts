@@ -5,9 +5,11 @@
 import type { Redis } from 'ioredis';
 import type { RatePolicy } from '../types.ts';
 import { BanList, type Ban } from './bans.ts';
+import { BlockedCache } from './blocked-cache.ts';
 import { clientKey } from './ip-key.ts';
-import { block, consume, makeLimiter, peek, reset, type Limiter } from './limiters.ts';
+import { block, consume, makeLimiter, peek, REDIS_PREFIX, reset, type Limiter } from './limiters.ts';
 import { compilePolicies, type CompiledPolicy, type PolicyRequest } from './policy-match.ts';
+import { defineRateScript, runRateScript, type Escalation, type ScriptPolicy, type ScriptResult } from './policy-script.ts';
 import { rateLimitHeaders, type LimitState } from './headers.ts';
 
 export interface LoginPolicy {
@@ -48,10 +50,20 @@ export type LimitDecision =
   | { action: 'rate-limit'; policy: string; retryAfterSec: number; headers: Record<string, string> }
   | { action: 'ban'; policy: string; ban: Ban };
 
+const ALLOW: LimitDecision = Object.freeze({ action: 'allow' }) as LimitDecision;
+
 interface Entry {
   compiled: CompiledPolicy;
-  limiter: Limiter;
-  strikes: Limiter;
+  /** In-memory counters: the only store without Redis, the insurance while Redis is unreachable. */
+  memory: Limiter;
+  memoryStrikes: Limiter;
+  /** Redis key prefixes, in rate-limiter-flexible's layout (`{bulwark}:rl:p:NAME:` + key). */
+  mainPrefix: string;
+  burstPrefix: string;
+  strikesPrefix: string;
+  durationMs: number;
+  burstDurationMs: number;
+  blockMs: number;
 }
 
 interface LoginEntry {
@@ -59,6 +71,16 @@ interface LoginEntry {
   methods: string[];
   perUserIp: Limiter;
   perIpDay: Limiter | null;
+}
+
+/** One policy's outcome for one request, whichever store counted it. */
+interface Outcome {
+  e: Entry;
+  key: string;
+  allowed: boolean;
+  remaining: number;
+  resetMs: number;
+  first: boolean;
 }
 
 export interface RateLimitDeps {
@@ -71,15 +93,20 @@ export interface RateLimitDeps {
 
 export class RateLimitService {
   readonly bans: BanList;
-  private entries: Entry[] = [];
+  private requestEntries: Entry[] = [];
+  private bodyEntries: Entry[] = [];
   private logins: LoginEntry[] = [];
   private attackCounter: Limiter | null = null;
+  private escalation: Escalation = { factor: 1, maxBlockMs: 0, windowMs: 0 };
   private readonly redis: Redis | null;
+  /** Keys Redis refused, until their TTL ends: a flood over a limit is refused without a round trip. */
+  readonly blocked = new BlockedCache();
   private warnedAt = 0;
 
   constructor(private cfg: RateLimitConfig, private readonly deps: RateLimitDeps = {}) {
     this.redis = deps.redis ?? null;
-    this.bans = new BanList({ redis: this.redis, subscriber: deps.subscriber ?? null, allow: cfg.allow });
+    if (this.redis) defineRateScript(this.redis);
+    this.bans = new BanList({ redis: this.redis, subscriber: deps.subscriber ?? null, allow: cfg.allow, onChange: () => this.blocked.clear() });
     this.setPolicies(cfg);
   }
 
@@ -92,14 +119,21 @@ export class RateLimitService {
     const all: RatePolicy[] = [];
     if (cfg.global) all.push({ name: 'global-ip', key: 'ip', ...cfg.global });
     all.push(...cfg.policies);
-    this.entries = compilePolicies(all).map((compiled) => ({
-      compiled,
-      limiter: makeLimiter(
-        { prefix: `p:${compiled.policy.name}`, points: compiled.policy.points, durationSec: compiled.policy.durationSec, burst: compiled.policy.burst },
-        this.redis,
-      ),
-      strikes: makeLimiter({ prefix: `s:${compiled.policy.name}`, points: 1_000_000, durationSec: cfg.escalation.windowSec }, this.redis),
-    }));
+    const entries: Entry[] = compilePolicies(all).map((compiled) => {
+      const p = compiled.policy;
+      const spec = { prefix: `p:${p.name}`, points: p.points, durationSec: p.durationSec, burst: p.burst };
+      return {
+        compiled,
+        memory: makeLimiter(spec, null),
+        memoryStrikes: makeLimiter({ prefix: `s:${p.name}`, points: 1_000_000, durationSec: cfg.escalation.windowSec }, null),
+        mainPrefix: `${REDIS_PREFIX}p:${p.name}:`,
+        burstPrefix: `${REDIS_PREFIX}p:${p.name}:burst:`,
+        strikesPrefix: `${REDIS_PREFIX}s:${p.name}:`,
+        durationMs: Math.max(1, Math.round(p.durationSec * 1000)),
+        burstDurationMs: Math.max(1, Math.round(p.durationSec * 10_000)),
+        blockMs: p.blockSec ? Math.max(1, Math.round(p.blockSec * 1000)) : 0,
+      };
+    });
     this.logins = cfg.login.map((policy) => ({
       policy,
       methods: (policy.methods ?? ['POST']).map((m) => m.toUpperCase()),
@@ -109,7 +143,20 @@ export class RateLimitService {
     this.attackCounter = cfg.attackBan
       ? makeLimiter({ prefix: 'attacks', points: cfg.attackBan.threshold, durationSec: cfg.attackBan.windowSec }, this.redis)
       : null;
+    this.escalation = {
+      factor: cfg.escalation.factor,
+      maxBlockMs: Math.round(cfg.escalation.maxBlockSec * 1000),
+      windowMs: Math.max(1, Math.round(cfg.escalation.windowSec * 1000)),
+    };
+    this.requestEntries = entries.filter((e) => e.compiled.phase === 'request');
+    this.bodyEntries = entries.filter((e) => e.compiled.phase === 'body');
+    this.blocked.clear();
     this.cfg = cfg;
+  }
+
+  /** Whether the body phase has anything to check (field-keyed policies or login policies). */
+  get hasBodyPhase(): boolean {
+    return this.bodyEntries.length > 0 || this.logins.length > 0;
   }
 
   /** True while Redis is configured but not usable: counters are per instance until it returns. */
@@ -118,7 +165,6 @@ export class RateLimitService {
   }
 
   private noteDegraded(): void {
-    if (!this.degraded()) return;
     this.deps.onDecision?.('degraded');
     const now = Date.now();
     if (now - this.warnedAt > 10_000) {
@@ -129,91 +175,167 @@ export class RateLimitService {
 
   /** Ban check (no I/O): allow-list beats ban. */
   checkBan(ip: string): LimitDecision {
-    if (this.bans.isAllowed(ip)) return { action: 'allow' };
     const ban = this.bans.bannedUntil(ip);
-    if (ban) {
-      this.deps.onDecision?.('ban', `ban:${ban.reason}`);
-      return { action: 'ban', policy: `ban:${ban.reason}`, ban };
-    }
-    return { action: 'allow' };
+    if (!ban) return ALLOW;
+    this.deps.onDecision?.('ban', `ban:${ban.reason}`);
+    return { action: 'ban', policy: `ban:${ban.reason}`, ban };
   }
 
-  /** Runs every matching policy of a phase concurrently (one pipelined round trip) and returns the strictest answer. */
+  /**
+   * Counts the request against every matching policy of a phase and returns the strictest answer. With Redis this is
+   * one script call (one command, one round trip) for all of them; keys known to be refused are answered from memory.
+   */
   async check(req: PolicyRequest, phase: 'request' | 'body'): Promise<LimitDecision> {
-    if (this.bans.isAllowed(req.clientIp)) return { action: 'allow' };
-    const todo: Array<{ e: Entry; key: string }> = [];
-    for (const e of this.entries) {
-      if (e.compiled.phase !== phase || !e.compiled.matches(req)) continue;
-      const key = e.compiled.keyFor(req, this.cfg.ipv6Prefix);
-      if (key !== null) todo.push({ e, key });
+    const entries = phase === 'request' ? this.requestEntries : this.bodyEntries;
+    const logins = phase === 'body' && this.logins.length > 0;
+    if (entries.length === 0 && !logins) return ALLOW;
+    if (this.bans.isAllowed(req.clientIp)) return ALLOW;
+    const ipKey = clientKey(req.clientIp, this.cfg.ipv6Prefix);
+    const matched: Entry[] = [];
+    const keys: string[] = [];
+    for (const e of entries) {
+      if (!e.compiled.matches(req)) continue;
+      const key = e.compiled.keyFor(req, ipKey);
+      if (key === null) continue;
+      matched.push(e);
+      keys.push(key);
     }
-    if (phase === 'body') {
+    // Login locks are read in the same tick as the policies are counted, so auto-pipelining sends both at once.
+    let locked: Promise<LimitDecision | null> | null = null;
+    if (logins) {
       for (const l of this.logins) {
         if (!l.methods.includes(req.method) || !req.path.startsWith(l.policy.pathPrefix)) continue;
-        const locked = await this.loginLocked(l, req);
-        if (locked) return locked;
+        const next = this.loginLocked(l, req, ipKey);
+        locked = locked ? locked.then((d) => d ?? next) : next;
       }
     }
-    if (todo.length === 0) return { action: 'allow' };
-    this.noteDegraded();
-    const results = await Promise.all(todo.map(({ e, key }) => consume(e.limiter, key)));
-    let tightest: { state: LimitState; headers?: Record<string, string> } | null = null;
-    let limited: { e: Entry; key: string; state: LimitState; first: boolean } | null = null;
+    if (matched.length === 0) return (locked && (await locked)) || ALLOW;
+    const counted = this.count(matched, keys);
+    const lockedDecision = locked && (await locked);
+    const outcomes = await counted;
+    if (lockedDecision) return lockedDecision;
+    return this.decide(outcomes);
+  }
+
+  /** Counts in Redis when it is usable, else (or if the call fails) in the per-instance memory counters. */
+  private async count(matched: Entry[], keys: string[]): Promise<Outcome[] | LimitDecision> {
+    const redis = this.redis;
+    if (redis === null) return this.countInMemory(matched, keys);
+    if (redis.status !== 'ready') {
+      this.noteDegraded();
+      return this.countInMemory(matched, keys);
+    }
+    const now = Date.now();
+    let known: { e: Entry; ms: number } | null = null;
+    const script: ScriptPolicy[] = new Array(matched.length);
+    for (let i = 0; i < matched.length; i++) {
+      const e = matched[i];
+      const mainKey = e.mainPrefix + keys[i];
+      const ms = this.blocked.msLeft(mainKey, now);
+      if (ms > 0 && (!known || ms > known.ms)) known = { e, ms };
+      const p = e.compiled.policy;
+      script[i] = {
+        mainKey,
+        burstKey: e.burstPrefix + keys[i],
+        strikesKey: e.strikesPrefix + keys[i],
+        points: p.points,
+        durationMs: e.durationMs,
+        burst: p.burst ?? 0,
+        burstDurationMs: e.burstDurationMs,
+        blockMs: e.blockMs,
+      };
+    }
+    if (known) return this.refused(known.e, known.ms);
+    let results: ScriptResult[];
+    try {
+      results = await runRateScript(redis, this.escalation, script, script.length);
+    } catch (err) {
+      this.deps.warn?.('rate limiting: Redis call failed, counted in memory for this request', err);
+      return this.countInMemory(matched, keys);
+    }
+    const after = Date.now();
+    const out: Outcome[] = new Array(results.length);
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
-      const { e, key } = todo[i];
+      if (!r.allowed && r.refusedMs > 0) this.blocked.set(script[i].mainKey, after + r.refusedMs);
+      out[i] = { e: matched[i], key: keys[i], allowed: r.allowed, remaining: r.remaining, resetMs: r.resetMs, first: r.first };
+    }
+    return out;
+  }
+
+  private async countInMemory(matched: Entry[], keys: string[]): Promise<Outcome[]> {
+    const results = await Promise.all(matched.map((e, i) => consume(e.memory, keys[i])));
+    const out: Outcome[] = [];
+    let limited: Outcome | null = null;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      const e = matched[i];
       if ('error' in r) {
         this.deps.warn?.(`rate limit ${e.compiled.policy.name}: store error, request allowed`, r.error);
         continue;
       }
       const p = e.compiled.policy;
-      const state: LimitState = {
-        limit: p.points,
-        remaining: r.res.remainingPoints,
-        resetSec: r.res.msBeforeNext / 1000,
-        windowSec: p.durationSec,
-      };
+      const o: Outcome = { e, key: keys[i], allowed: r.allowed, remaining: r.res.remainingPoints, resetMs: r.res.msBeforeNext, first: false };
       if (!r.allowed) {
-        const first = r.res.consumedPoints === p.points + 1 + (p.burst ?? 0) || r.res.consumedPoints === p.points + 1;
-        if (!limited || state.resetSec > limited.state.resetSec) limited = { e, key, state, first };
-      } else if (!tightest || state.remaining < tightest.state.remaining) {
-        tightest = { state };
+        o.first = r.res.consumedPoints === p.points + 1 + (p.burst ?? 0) || r.res.consumedPoints === p.points + 1;
+        if (!limited || o.resetMs > limited.resetMs) limited = o;
       }
+      out.push(o);
     }
-    if (limited) {
-      const p = limited.e.compiled.policy;
-      let retry = limited.state.resetSec;
-      if (limited.first && p.blockSec) retry = await this.escalate(limited.e, limited.key, p.blockSec);
-      const state = { ...limited.state, remaining: 0, resetSec: retry };
-      this.deps.onDecision?.('rate-limit', p.name);
-      return { action: 'rate-limit', policy: p.name, retryAfterSec: Math.max(1, Math.ceil(retry)), headers: rateLimitHeaders(state, true) };
+    if (limited?.first && limited.e.compiled.policy.blockSec) {
+      limited.resetMs = (await this.escalateInMemory(limited.e, limited.key, limited.e.compiled.policy.blockSec)) * 1000;
     }
-    this.deps.onDecision?.('allow');
-    return { action: 'allow', headers: tightest ? rateLimitHeaders(tightest.state, false) : undefined };
+    return out;
   }
 
-  /** Blocks a key for blockSec × factor^(strikes-1), capped; returns the block length in seconds. */
-  private async escalate(e: Entry, key: string, blockSec: number): Promise<number> {
-    const s = await consume(e.strikes, key);
+  /** The answer for a key known (from memory) to be refused for `ms` more. */
+  private refused(e: Entry, ms: number): LimitDecision {
+    const p = e.compiled.policy;
+    this.deps.onDecision?.('rate-limit', p.name);
+    const state: LimitState = { limit: p.points, remaining: 0, resetSec: ms / 1000, windowSec: p.durationSec };
+    return { action: 'rate-limit', policy: p.name, retryAfterSec: Math.max(1, Math.ceil(ms / 1000)), headers: rateLimitHeaders(state, true) };
+  }
+
+  /** The strictest answer: the refusal that lasts longest, else the allowance with the fewest requests left. */
+  private decide(outcomes: Outcome[] | LimitDecision): LimitDecision {
+    if (!Array.isArray(outcomes)) return outcomes;
+    let tightest: Outcome | null = null;
+    let limited: Outcome | null = null;
+    for (const o of outcomes) {
+      if (!o.allowed) {
+        if (!limited || o.resetMs > limited.resetMs) limited = o;
+      } else if (!tightest || o.remaining < tightest.remaining) {
+        tightest = o;
+      }
+    }
+    if (limited) return this.refused(limited.e, limited.resetMs);
+    this.deps.onDecision?.('allow');
+    if (!tightest) return ALLOW;
+    const p = tightest.e.compiled.policy;
+    return { action: 'allow', headers: rateLimitHeaders({ limit: p.points, remaining: tightest.remaining, resetSec: tightest.resetMs / 1000, windowSec: p.durationSec }, false) };
+  }
+
+  /** Memory path: blocks a key for blockSec × factor^(strikes-1), capped (the script does the same in Redis); returns seconds. */
+  private async escalateInMemory(e: Entry, key: string, blockSec: number): Promise<number> {
+    const s = await consume(e.memoryStrikes, key);
     const strikes = 'error' in s ? 1 : s.res.consumedPoints;
     const { factor, maxBlockSec } = this.cfg.escalation;
     const sec = Math.min(maxBlockSec, blockSec * Math.pow(factor, Math.max(0, strikes - 1)));
     try {
-      await block(e.limiter, key, sec);
+      await block(e.memory, key, sec);
     } catch (err) {
       this.deps.warn?.(`rate limit ${e.compiled.policy.name}: could not set block`, err);
     }
     return sec;
   }
 
-  private loginKeys(l: LoginEntry, req: PolicyRequest): { user: string | null; ip: string } {
-    const ip = clientKey(req.clientIp, this.cfg.ipv6Prefix);
+  private loginKeys(l: LoginEntry, req: PolicyRequest, ip = clientKey(req.clientIp, this.cfg.ipv6Prefix)): { user: string | null; ip: string } {
     const name = req.field?.(l.policy.field)?.trim().toLowerCase();
     return { user: name ? `${name}|${ip}` : null, ip };
   }
 
-  private async loginLocked(l: LoginEntry, req: PolicyRequest): Promise<LimitDecision | null> {
-    const { user, ip } = this.loginKeys(l, req);
+  private async loginLocked(l: LoginEntry, req: PolicyRequest, ipKey: string): Promise<LimitDecision | null> {
+    const { user, ip } = this.loginKeys(l, req, ipKey);
     const [u, d] = await Promise.all([
       user ? peek(l.perUserIp, user).catch(() => null) : null,
       l.perIpDay ? peek(l.perIpDay, ip).catch(() => null) : null,
@@ -266,12 +388,16 @@ export class RateLimitService {
   /** Lifts a ban and resets the client's counters. */
   async unban(ip: string): Promise<boolean> {
     const had = await this.bans.unban(ip);
-    const key = clientKey(ip, this.cfg.ipv6Prefix);
+    const key = `ip:${clientKey(ip, this.cfg.ipv6Prefix)}`;
     const ops: Promise<unknown>[] = [];
-    for (const e of this.entries) {
-      ops.push(reset(e.limiter, `ip:${key}`).catch(() => undefined), reset(e.strikes, `ip:${key}`).catch(() => undefined));
+    const redisKeys: string[] = [];
+    for (const e of [...this.requestEntries, ...this.bodyEntries]) {
+      ops.push(reset(e.memory, key).catch(() => undefined), reset(e.memoryStrikes, key).catch(() => undefined));
+      redisKeys.push(e.mainPrefix + key, e.burstPrefix + key, e.strikesPrefix + key);
+      this.blocked.delete(e.mainPrefix + key);
     }
-    if (this.attackCounter) ops.push(reset(this.attackCounter, key).catch(() => undefined));
+    if (this.redis && redisKeys.length > 0) ops.push(this.redis.del(...redisKeys).catch(() => undefined));
+    if (this.attackCounter) ops.push(reset(this.attackCounter, key.slice(3)).catch(() => undefined));
     await Promise.all(ops);
     return had;
   }

@@ -18,6 +18,7 @@ import { parseHostPort } from './config.ts';
 import { Caches } from './proxy/cache.ts';
 import { cacheRoutes } from './admin/cache-routes.ts';
 import { securityHeaders } from './proxy/hardening.ts';
+import { ResponseInspection } from './response/inspect-hook.ts';
 import { Router } from './proxy/routing.ts';
 import { Upstreams } from './proxy/upstreams.ts';
 import { acceptUpgrades, isUpgrade, tunnel } from './proxy/websocket.ts';
@@ -159,6 +160,9 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   // Without this listener Node would treat them as plain requests and the proxy would drop the Upgrade header.
   if (config.proxy.websocket) acceptUpgrades(app as unknown as FastifyInstance, app.server, limits.requestTimeoutMs);
 
+  // Response leak inspection (issue 8): before the cache hook, so a leaking body is never stored.
+  const leaks = new ResponseInspection({ sites: config.sites, origins: router.upstreams(), services });
+  if (leaks.active) app.addHook('onSend', (request, reply, payload) => leaks.onSend(request, reply, payload));
   // Response cache (issue 8): stores cacheable GET answers on their way out; purge from the admin API.
   const caches = new Caches();
   app.addHook('onSend', async (request, reply, payload) => (request.waf?.resolved?.cache ? caches.onSend(request, reply, payload) : payload));

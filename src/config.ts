@@ -9,6 +9,7 @@ import { balanceSchema, healthSchema, passiveSchema, poolServerSchema } from './
 import { tlsSchema } from './proxy/tls.ts';
 import { cacheSchema } from './proxy/cache.ts';
 import { securityHeadersSchema } from './proxy/hardening.ts';
+import { responseInspectionSchema } from './response/settings.ts';
 
 // ---------------------------------------------------------------------------
 // Small value schemas
@@ -77,6 +78,8 @@ const siteSchema = z.strictObject({
   cache: cacheSchema.optional(),
   /** Security response headers (issue 8): true = defaults, or an object overriding them; off unless set. */
   securityHeaders: securityHeadersSchema.optional(),
+  /** Response leak inspection (issue 8): scan text bodies for SQL errors, stack traces, listings; off unless set. */
+  responseInspection: responseInspectionSchema.optional(),
   mode: modeSchema.optional(),
   paranoia: paranoiaSchema.optional(),
   threshold: z.number().int().positive().optional(),

@@ -21,6 +21,8 @@ export const ERRORS = {
   WAF_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The rule store is unavailable.' },
   /** A pool with no healthy server (issue 8). */
   WAF_ERR_NO_UPSTREAM: { status: 503, message: 'The service is temporarily unavailable.' },
+  /** The backend's answer leaked an error, a stack trace or a listing and was withheld (issue 8, responseInspection). */
+  WAF_ERR_RESPONSE_BLOCKED: { status: 502, message: 'The service could not answer this request.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

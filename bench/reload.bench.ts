@@ -1,20 +1,25 @@
 /**
- * Reload bench: does a full-library hot swap stall requests? Usage: node --import tsx bench/reload.bench.ts [--seconds 8] [--every 500]
- * Starts redis-server, a tiny backend and `bulwark start` (subprocess, REDIS_URL set) on free loopback ports, then runs wrk
- * twice, interleaved: steady state, and while this process pushes a changed full library every --every ms (each push makes
- * Bulwark load, compile and self-test the whole library and swap it). Prints req/s, p50, p99, max and the swaps seen.
- * Numbers taken on a shared 2-core machine are noisy: compare the two rows of one run, not runs.
+ * Reload bench: does a full-library hot swap stall requests?
+ * Usage: node --import tsx bench/reload.bench.ts [--seconds 8] [--every 500] [--change pattern,description] [--baseline DIR] [--rounds 1]
+ *
+ * Starts redis-server and a tiny backend, then for each row starts `bulwark start` (subprocess, REDIS_URL set, from this
+ * tree or from --baseline DIR, another checkout to compare with) on free loopback ports and runs wrk against it:
+ * steady state, and while this process pushes a changed full library every --every ms (each push makes Bulwark load,
+ * self-test, compile and swap the whole library). Rows of the trees are interleaved in one run.
+ * --change description: every signature's description changes (patterns as before: a re-push of the same library);
+ * --change pattern: every regex signature's pattern changes (every signature recompiled, every literal automaton rebuilt).
+ * Prints req/s, p50, p99, max, non-2xx and the instance's compile time per swap.
+ * Numbers taken on a shared 2-core machine are noisy: compare rows of one run, not runs.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { startRedis } from '../test/helpers/redis.ts';
-import { spawnBulwark } from '../test/helpers/bulwark.ts';
 import { RedisRuleStore } from '../src/store/redis-store.ts';
 import { loadLibrary, compileSnapshot, usableLibrary } from '../src/store/compile.ts';
 import { stopSelfTestWorker } from '../src/store/self-test.ts';
@@ -22,13 +27,18 @@ import { LiveRuleset } from '../src/store/live-ruleset.ts';
 import { RuleService } from '../src/store/rule-service.ts';
 import { baseContent } from '../src/store/setup.ts';
 import { pushSignatures } from '../src/store/changes.ts';
+import { compileSignature } from '../src/inspect/engine.ts';
+import type { SignatureSpec } from '../src/types.ts';
 
-const arg = (name: string, def: number) => {
+const opt = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
+  return i > 0 ? process.argv[i + 1] : undefined;
 };
-const seconds = arg('seconds', 8);
-const every = arg('every', 500);
+const seconds = Number(opt('seconds') ?? 8);
+const every = Number(opt('every') ?? 500);
+const rounds = Number(opt('rounds') ?? 1);
+const changes = (opt('change') ?? 'pattern,description').split(',') as Array<'pattern' | 'description'>;
+const trees = [...(opt('baseline') ? [{ label: 'baseline', dir: resolve(opt('baseline')!) }] : []), { label: 'this', dir: process.cwd() }];
 const run = promisify(execFile);
 
 const redis = await startRedis();
@@ -38,8 +48,31 @@ const origin = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
 // Rate limits off: the bench sends thousands of requests from one address.
 const cfgFile = join(mkdtempSync(join(tmpdir(), 'bulwark-bench-')), 'bulwark.yaml');
 writeFileSync(cfgFile, 'rateLimit:\n  enabled: false\n');
-const bulwark = await spawnBulwark(['--upstream', origin, '--config', cfgFile], { REDIS_URL: redis.url });
-const liveVersion = async () => ((await fetch(`${bulwark.adminUrl}/readyz`).then((r) => r.json())) as { checks: { rules: { detail: { version: number; compileMs: number } } } }).checks.rules.detail;
+
+interface Instance { url: string; adminUrl: string; stop(): Promise<void> }
+/** `bulwark start` from a tree's sources (its own signatures/), like test/helpers/bulwark.ts spawnBulwark. */
+async function start(dir: string): Promise<Instance> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(dir, 'src/cli/main.ts'), 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', origin, '--config', cfgFile],
+    { cwd: dir, env: { ...process.env, REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr!.on('data', () => undefined);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const line = out.split('\n').find((l) => l.includes('"bulwark listening"'));
+    if (line) {
+      const j = JSON.parse(line) as { proxy: string; admin: string };
+      return {
+        url: `http://127.0.0.1:${j.proxy.split(':').pop()}`,
+        adminUrl: `http://127.0.0.1:${j.admin.split(':').pop()}`,
+        stop: async () => { const gone = new Promise((r) => proc.once('exit', r)); proc.kill('SIGTERM'); await gone; },
+      };
+    }
+    if (proc.exitCode !== null || Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`bulwark did not start in ${dir}`); }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const liveDetail = async (adminUrl: string) => ((await fetch(`${adminUrl}/readyz`).then((r) => r.json())) as { checks: { rules: { detail: { version: number; compileMs: number } } } }).checks.rules.detail;
 
 // The pusher: its own store connection and a local holder (it validates each push before writing, like the admin API).
 const store = new RedisRuleStore({ target: { url: redis.url } });
@@ -48,46 +81,70 @@ const live = new LiveRuleset({ store, compile: compileSnapshot, base: baseConten
 await live.start();
 const rules = new RuleService(store, live, compileSnapshot);
 
-async function wrk(label: string): Promise<void> {
-  const url = `${bulwark.url}/search?q=hello+world&page=2&sort=asc&lang=en&ref=home`;
+/** Revision `rev` of the library: descriptions changed, or every regex pattern changed (same matches on the examples). */
+function revision(rev: number, change: 'pattern' | 'description'): SignatureSpec[] {
+  return library.map((s) => {
+    if (change === 'description') return { ...s, description: `${s.description ?? ''} [rev ${rev}]` };
+    if (s.operator !== 'rx' && s.operator !== 'rx_cs') return s;
+    const v = { ...s, pattern: `(?:${String(s.pattern)})|zq${rev}x${s.id}` };
+    try {
+      compileSignature(v);
+      return v;
+    } catch {
+      return { ...s, pattern: rev % 2 ? `(?:${String(s.pattern)})` : s.pattern }; // the added branch is refused (ReDoS check): group it instead
+    }
+  });
+}
+
+let rev = 0;
+async function wrk(label: string, inst: Instance): Promise<void> {
+  const url = `${inst.url}/search?q=hello+world&page=2&sort=asc&lang=en&ref=home`;
   const r = await run('wrk', ['-t1', '-c16', `-d${seconds}s`, '--latency', url], { maxBuffer: 1 << 20 });
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1];
   const p50 = /50%\s+([\d.]+\w+)/.exec(r.stdout)?.[1];
   const p99 = /99%\s+([\d.]+\w+)/.exec(r.stdout)?.[1];
   const max = /Latency\s+\S+\s+\S+\s+(\S+)/.exec(r.stdout)?.[1];
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? '0';
-  console.log(`${label.padEnd(26)} req/s ${rps}  p50 ${p50}  p99 ${p99}  max ${max}  non-2xx ${non2xx}`);
+  console.log(`${label.padEnd(44)} req/s ${rps?.padStart(8)}  p50 ${p50?.padStart(8)}  p99 ${p99?.padStart(8)}  max ${max?.padStart(8)}  non-2xx ${non2xx}`);
 }
 
-console.log(`library: ${library.length} signatures; wrk -c16 ${seconds}s per row; pushes every ${every} ms`);
-await wrk('steady');
-let pushes = 0;
-let stop = false;
-const swaps: string[] = [];
-const pusher = (async () => {
-  while (!stop) {
-    // A real change to every signature's text (description) forces a whole-library self-test + compile on the instance.
-    const changed = library.map((s) => ({ ...s, description: `${s.description ?? ''} [rev ${pushes}]` }));
-    const t0 = performance.now();
-    const r = await rules.apply((c) => pushSignatures(c, changed), 'bench');
-    pushes++;
-    // Wait until the measured instance runs it, so every push is a swap inside the measured window.
-    for (;;) {
-      const d = await liveVersion();
-      if (d.version >= r.version) { swaps.push(`v${r.version} live after ${(performance.now() - t0).toFixed(0)} ms (instance compile ${d.compileMs} ms)`); break; }
-      if (stop) break;
-      await new Promise((res) => setTimeout(res, 20));
+async function pushing(label: string, inst: Instance, change: 'pattern' | 'description'): Promise<void> {
+  let stop = false;
+  const swaps: string[] = [];
+  const pusher = (async () => {
+    while (!stop) {
+      const changed = revision(++rev, change);
+      const t0 = performance.now();
+      const r = await rules.apply((c) => pushSignatures(c, changed), 'bench');
+      // Wait until the measured instance runs it, so every push is a swap inside the measured window.
+      for (;;) {
+        const d = await liveDetail(inst.adminUrl);
+        if (d.version >= r.version) { swaps.push(`${(performance.now() - t0).toFixed(0)}/${d.compileMs}`); break; }
+        if (stop) break;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      await new Promise((res) => setTimeout(res, every));
     }
-    await new Promise((res) => setTimeout(res, every));
+  })();
+  await wrk(label, inst);
+  stop = true;
+  await pusher;
+  console.log(`${''.padEnd(6)}${swaps.length} swaps (push→live ms / instance compile ms): ${swaps.join(' ')}`);
+}
+
+console.log(`library: ${library.length} signatures; wrk -t1 -c16 ${seconds}s per row; pushes every ${every} ms after the previous is live; trees: ${trees.map((t) => `${t.label}=${t.dir}`).join(' ')}`);
+for (let round = 0; round < rounds; round++) {
+  for (const what of ['steady', ...changes] as const) {
+    for (const tree of trees) {
+      const inst = await start(tree.dir);
+      await new Promise((r) => setTimeout(r, 500));
+      if (what === 'steady') await wrk(`${tree.label}: steady`, inst);
+      else await pushing(`${tree.label}: during ${what} pushes`, inst, what);
+      await inst.stop();
+    }
   }
-})();
-await wrk('during full-library pushes');
-stop = true;
-await pusher;
-console.log(`pushes: ${pushes}; swaps seen inside the window:\n  ${swaps.join('\n  ')}`);
-await wrk('steady again');
+}
 
 await live.close(); await store.close(); await stopSelfTestWorker();
-await bulwark.stop('SIGTERM');
 backend.close();
 await redis.stop();

@@ -8,7 +8,8 @@ import type { Exclusion, Match, Mode, ParanoiaLevel, RequestInput, Severity, Sig
 import { SEVERITY_SCORE } from '../types.ts';
 import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { compileOperator, type CompiledOperator } from './operators.ts';
-import { LiteralMatcher } from './prefilter.ts';
+import { literalMatcher } from './matcher-cache.ts';
+import type { LiteralMatcher } from './prefilter.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { transforms, type Transform } from './transforms.ts';
@@ -19,6 +20,8 @@ export interface CompileOptions {
   overrides?: Record<number, SignatureOverride>;
   exclusions?: Exclusion[];
   limits?: ViewLimits;
+  /** How to compile one signature (default compileSignature); the async compile passes its cached one. */
+  compileSignature?: (spec: SignatureSpec, index: number) => CompiledSignature;
 }
 
 export interface InspectContext {
@@ -221,7 +224,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
         }
       }
     });
-    group.matcher = literalEntries.length > 0 ? new LiteralMatcher(literalEntries) : null;
+    group.matcher = literalEntries.length > 0 ? literalMatcher(literalEntries) : null;
   }
   const collections: CollectionPlan[] = [];
   for (const [collection, list] of perCollection) {
@@ -240,7 +243,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     for (const list of byKey.values()) hits.set(list, hitIndex(list));
     collections.push({
       collection, caseless, byKey, regexKeyed, whole, hits,
-      raw: raw ? new LiteralMatcher([...raw].map(([owner, literals]) => ({ owner, literals }))) : null,
+      raw: raw ? literalMatcher([...raw].map(([owner, literals]) => ({ owner, literals }))) : null,
     });
   }
   return { collections };
@@ -285,6 +288,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   const seen = new Set<number>();
   const compiled: CompiledSignature[] = [];
   const effective: SignatureSpec[] = [];
+  const compileOne = opts.compileSignature ?? compileSignature;
   for (const raw of specs) {
     if (seen.has(raw.id)) {
       problems.push(`signature ${raw.id}: duplicate id`);
@@ -295,7 +299,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     if (o?.enabled === false) continue;
     const spec: SignatureSpec = o ? { ...raw, paranoia: o.paranoia ?? raw.paranoia, severity: o.severity ?? raw.severity } : raw;
     try {
-      compiled.push(compileSignature(spec, compiled.length));
+      compiled.push(compileOne(spec, compiled.length));
       effective.push(spec);
     } catch (err) {
       problems.push(`signature ${raw.id} (${raw.name}): ${(err as Error).message}`);

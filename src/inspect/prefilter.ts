@@ -159,51 +159,63 @@ export class LiteralMatcher {
   readonly owners: number;
 
   constructor(entries: Array<{ owner: number; literals: readonly string[] }>) {
-    const goto: Array<Map<number, number>> = [new Map()];
-    const own: Array<Set<number>> = [new Set()];
+    // The trie is built straight into the transition table (0 = no edge yet: the root is nobody's child).
+    let delta = new Int32Array(128 * 64);
+    const own: Array<number[] | null> = [null];
+    let n = 1;
     let owners = 0;
     for (const { owner, literals } of entries) {
       owners = Math.max(owners, owner + 1);
-      for (const lit of literals) {
+      next: for (const lit of literals) {
         let s = 0;
         for (let k = 0; k < lit.length; k++) {
           const c = lit.charCodeAt(k);
-          let nx = goto[s].get(c);
-          if (nx === undefined) {
-            nx = goto.length;
-            goto.push(new Map());
-            own.push(new Set());
-            goto[s].set(c, nx);
+          if (c >= 128) continue next; // `scan` restarts at non-ASCII: such a literal can never be found
+          let nx = delta[s * 128 + c];
+          if (nx === 0) {
+            if ((n + 1) * 128 > delta.length) {
+              const grown = new Int32Array(delta.length * 2);
+              grown.set(delta);
+              delta = grown;
+            }
+            nx = n++;
+            own.push(null);
+            delta[s * 128 + c] = nx;
           }
           s = nx;
         }
-        own[s].add(owner);
+        const list = own[s];
+        if (list === null) own[s] = [owner];
+        else if (!list.includes(owner)) list.push(owner);
       }
     }
     this.owners = owners;
-    const n = goto.length;
-    const delta = new Int32Array(n * 128);
+    if (delta.length > n * 128) delta = delta.slice(0, n * 128);
     const fail = new Int32Array(n);
-    const order: number[] = [];
-    for (let c = 0; c < 128; c++) {
-      const nx = goto[0].get(c);
-      delta[c] = nx ?? 0;
-      if (nx !== undefined) order.push(nx);
-    }
-    for (let q = 0; q < order.length; q++) {
+    const order = new Int32Array(n);
+    let tail = 0;
+    for (let c = 0; c < 128; c++) if (delta[c] !== 0) order[tail++] = delta[c];
+    // Breadth first: a missing edge of a state is its failure state's (already complete) edge.
+    for (let q = 0; q < tail; q++) {
       const s = order[q];
-      for (const o of own[fail[s]]) own[s].add(o);
+      const f = fail[s];
+      const inherited = own[f];
+      if (inherited !== null) {
+        const mine = own[s];
+        own[s] = mine === null ? inherited : [...new Set([...mine, ...inherited])];
+      }
+      const row = s * 128;
+      const frow = f * 128;
       for (let c = 0; c < 128; c++) {
-        const nx = goto[s].get(c);
-        if (nx !== undefined) {
-          fail[nx] = delta[fail[s] * 128 + c];
-          delta[s * 128 + c] = nx;
-          order.push(nx);
-        } else delta[s * 128 + c] = delta[fail[s] * 128 + c];
+        const nx = delta[row + c];
+        if (nx !== 0) {
+          fail[nx] = delta[frow + c];
+          order[tail++] = nx;
+        } else delta[row + c] = delta[frow + c];
       }
     }
     this.delta = delta;
-    this.out = own.map((set) => (set.size ? Int32Array.from(set) : null));
+    this.out = own.map((list) => (list === null ? null : Int32Array.from(list)));
   }
 
   /**

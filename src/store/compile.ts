@@ -1,8 +1,10 @@
 /**
  * The store's compiler: snapshot content → the engine's CompiledRuleset, after self-testing every signature against
  * its own examples (in a worker thread, cached by the signature's text, so a reload only re-tests what changed).
+ * The compile itself runs in slices that yield to the event loop (compile-async.ts), so a swap never stalls requests.
  */
-import { compileRuleset, compileSignature, type CompiledRuleset } from '../inspect/engine.ts';
+import { compileRulesetAsync, compileSignatureCached, type WarmContext } from '../inspect/compile-async.ts';
+import type { CompiledRuleset } from '../inspect/engine.ts';
 import { readSignatureFiles } from '../signatures/loader.ts';
 import type { SignatureSpec } from '../types.ts';
 import { selfTestAll, trustAsTested } from './self-test.ts';
@@ -16,12 +18,15 @@ export class RulesetRefused extends Error {
   }
 }
 
-/** Compile snapshot content; rejects with RulesetRefused when a signature fails its examples or anything fails to compile. */
-export async function compileSnapshot(content: SnapshotContent, version: number): Promise<CompiledRuleset> {
+/**
+ * Compile snapshot content; rejects with RulesetRefused when a signature fails its examples or anything fails to compile.
+ * `warm`: the request contexts (paranoia, site) whose plans are built before the ruleset is handed over.
+ */
+export async function compileSnapshot(content: SnapshotContent, version: number, warm?: WarmContext[]): Promise<CompiledRuleset> {
   const problems = (await selfTestAll(content.signatures)).flat();
   if (problems.length) throw new RulesetRefused(problems);
   try {
-    return compileRuleset(content.signatures, { version, overrides: overridesById(content), exclusions: content.exclusions });
+    return await compileRulesetAsync(content.signatures, { version, overrides: overridesById(content), exclusions: content.exclusions, warm });
   } catch (err) {
     const e = err as Error & { details?: unknown };
     throw new RulesetRefused(Array.isArray(e.details) ? e.details.map(String) : e.message.split('\n'));
@@ -46,7 +51,7 @@ export function usableLibrary(specs: SignatureSpec[], log: { error(msg: string):
   const ok: SignatureSpec[] = [];
   for (const s of specs) {
     try {
-      compileSignature(s);
+      compileSignatureCached(s, 0);
       ok.push(s);
     } catch (err) {
       log.error(`signature ${s.id} left out of the local library: ${(err as Error).message}`);

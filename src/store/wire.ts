@@ -4,6 +4,7 @@ import type { Services } from '../services.ts';
 import { compileSnapshot, loadLibrary, usableLibrary } from './compile.ts';
 import { baseContent, setupRules, signaturesDir, storeLogger, type RedisSection, type RulesSetup } from './setup.ts';
 import type { CompiledRuleset } from '../inspect/engine.ts';
+import type { WarmContext } from '../inspect/compile-async.ts';
 import { profileExclusions } from '../signatures/profiles.ts';
 
 /**
@@ -16,10 +17,11 @@ export async function setupStore(config: BulwarkConfig, services: Services): Pro
   const library = usableLibrary(loadLibrary(dir), log);
   // Profiles switched on in the config file apply on top of whatever snapshot is live (they are config, not store data).
   const fromProfiles = profileExclusions(config, dir);
+  const warm = warmContexts(config);
   const r = await setupRules<CompiledRuleset>({
     redis: config.redis as RedisSection,
     base: baseContent(library, config as unknown as Parameters<typeof baseContent>[1]),
-    compile: fromProfiles.length ? (content, version) => compileSnapshot({ ...content, exclusions: [...content.exclusions, ...fromProfiles] }, version) : compileSnapshot,
+    compile: (content, version) => compileSnapshot(fromProfiles.length ? { ...content, exclusions: [...content.exclusions, ...fromProfiles] } : content, version, warm),
     log,
   });
   services.store = r.service;
@@ -28,4 +30,11 @@ export async function setupStore(config: BulwarkConfig, services: Services): Pro
   (services.adminPlugins ??= []).push(r.adminPlugin as unknown as NonNullable<Services['adminPlugins']>[number]);
   (services.onClose ??= []).push(() => r.close());
   return r;
+}
+
+/** The plans every site serves at its root, built before a new version goes live (others are built on first use). */
+export function warmContexts(config: BulwarkConfig): WarmContext[] {
+  const out: WarmContext[] = [{ paranoia: config.paranoia, site: 'default' }];
+  for (const site of config.sites) out.push({ paranoia: site.paranoia ?? config.paranoia, site: site.name });
+  return out;
 }

@@ -1,0 +1,107 @@
+/**
+ * compileRuleset without stalling the event loop, for the hot reload (LiveRuleset): the same result as the synchronous
+ * compileRuleset, built in slices of a few milliseconds with a yield to the event loop between them.
+ *
+ * - Signatures are compiled once per distinct compile-relevant text (operator, pattern, targets, transforms,
+ *   severity) and reused by later versions; a version that changes one override or one pattern recompiles only that.
+ * - The literal automata of the plans (the costly part: tens of ms each on a full library) are built one per slice
+ *   before the swap, shared with any live plan that needs the same one (matcher-cache.ts), and the plans of the given
+ *   warm-up contexts are built too, so the first request after a swap does not pay for them.
+ */
+import type { ParanoiaLevel, RequestInput, SignatureSpec } from '../types.ts';
+import { compileRuleset, compileSignature, type CompiledRuleset, type CompiledSignature, type CompileOptions } from './engine.ts';
+import { buildMatcher, collectMissing } from './matcher-cache.ts';
+import type { LiteralMatcher } from './prefilter.ts';
+
+/** A request context whose plan should be ready before the swap (paranoia, site and path pick a plan). */
+export interface WarmContext {
+  paranoia: ParanoiaLevel;
+  site?: string;
+  path?: string;
+}
+
+export interface AsyncCompileOptions extends CompileOptions {
+  /** Plans to build before resolving (default: paranoia 1, no site). */
+  warm?: WarmContext[];
+  /** Longest stretch of work between two yields, in ms (default 5). */
+  sliceMs?: number;
+}
+
+const MAX_CACHED = 5000;
+const signatureCache = new Map<string, CompiledSignature>();
+
+function compileKey(spec: SignatureSpec): string {
+  return JSON.stringify([spec.operator, spec.pattern ?? null, spec.targets, spec.transforms, spec.severity]);
+}
+
+/**
+ * compileSignature with reuse: a signature whose compile-relevant text was compiled before gets the earlier
+ * operator, selectors and transforms, with its own spec (id, name, paranoia, tags) and index.
+ */
+export function compileSignatureCached(spec: SignatureSpec, index: number): CompiledSignature {
+  const key = compileKey(spec);
+  const hit = signatureCache.get(key);
+  if (hit !== undefined) return { ...hit, spec, index };
+  const sig = compileSignature(spec, index); // throws for a bad signature: nothing cached
+  if (signatureCache.size >= MAX_CACHED) signatureCache.clear();
+  signatureCache.set(key, sig);
+  return sig;
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Runs steps, yielding to the event loop whenever a slice has used its budget. */
+class Slicer {
+  private start = performance.now();
+  constructor(private readonly budgetMs: number) {}
+  async step(): Promise<void> {
+    if (performance.now() - this.start < this.budgetMs) return;
+    await turn();
+    this.start = performance.now();
+  }
+}
+
+function probeInput(path: string): RequestInput {
+  return { method: 'GET', url: path, httpVersion: '1.1', headers: [], body: null };
+}
+
+/** compileRuleset, in slices; same result and the same WafError for a bad signature or exclusion. */
+export async function compileRulesetAsync(specs: SignatureSpec[], opts: AsyncCompileOptions): Promise<CompiledRuleset> {
+  const { warm = [{ paranoia: 1 }], sliceMs = 5, ...compileOpts } = opts;
+  const slicer = new Slicer(sliceMs);
+  await turn();
+  // 1. Signatures not compiled before, one at a time (a failure is reported by compileRuleset below).
+  for (const raw of specs) {
+    const o = compileOpts.overrides?.[raw.id];
+    if (o?.enabled === false) continue;
+    const spec = o ? { ...raw, paranoia: o.paranoia ?? raw.paranoia, severity: o.severity ?? raw.severity } : raw;
+    try {
+      compileSignatureCached(spec, 0);
+    } catch {
+      // compileRuleset names it with the others.
+    }
+    await slicer.step();
+  }
+  // 2. Assemble (cheap now: every signature is cached); throws like compileRuleset.
+  const options: CompileOptions = { ...compileOpts, compileSignature: compileSignatureCached };
+  const ruleset = compileRuleset(specs, options);
+  await slicer.step();
+  // 3. The automata the warm-up plans need: learnt on a throw-away ruleset, then built one per slice.
+  const contexts = warm.map((w) => ({ ...w, threshold: Number.MAX_SAFE_INTEGER, mode: 'detect' as const }));
+  const missing = collectMissing(() => {
+    const probe = compileRuleset(specs, options);
+    for (const ctx of contexts) probe.inspect(probeInput(ctx.path ?? '/'), ctx);
+  });
+  const held: LiteralMatcher[] = []; // strong references until the real plans hold them
+  for (const entries of missing) {
+    await slicer.step();
+    held.push(buildMatcher(entries));
+  }
+  // 4. The real plans (every automaton is found built).
+  for (const ctx of contexts) {
+    await slicer.step();
+    ruleset.inspect(probeInput(ctx.path ?? '/'), ctx);
+  }
+  held.length = 0;
+  return ruleset;
+}

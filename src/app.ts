@@ -15,7 +15,7 @@ import { startHealthChecks } from './proxy/health.ts';
 import { forwardPooled, Pools } from './proxy/pooled.ts';
 import { Certificates, createProxyServer, hstsValue, isTls, redirectServer } from './proxy/tls.ts';
 import { parseHostPort } from './config.ts';
-import { Caches } from './proxy/cache.ts';
+import { createCaches } from './proxy/cache.ts';
 import { cacheRoutes } from './admin/cache-routes.ts';
 import { securityHeaders } from './proxy/hardening.ts';
 import { ResponseInspection } from './response/inspect-hook.ts';
@@ -141,6 +141,10 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
 
   const forwardOpts = { upstreams, preserveHost: config.proxy.preserveHost, stripResponseHeaders, isTrustedPeer: (p: string) => trusted.has(p) };
   const tunnelOpts = { ...forwardOpts, connectTimeoutMs: config.proxy.connectTimeoutMs };
+  const pass = (request: FastifyRequest, reply: FastifyReply) => {
+    const pool = request.waf.resolved.pool;
+    return pool ? forwardPooled(request, reply, forwardOpts, pools.get(pool)) : forward(request, reply, forwardOpts);
+  };
   app.route({
     method: app.supportedMethods.filter((m) => m !== 'CONNECT'),
     url: '/*',
@@ -148,12 +152,8 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
       if (isUpgrade(request.raw)) return tunnel(request, reply, tunnelOpts);
       // Cache lookup runs here, after every inspection hook: a blocked request never reaches it.
       const cacheCfg = request.waf.resolved.cache;
-      if (cacheCfg) {
-        const hit = caches.serve(request, reply, cacheCfg);
-        if (hit) return hit;
-      }
-      const pool = request.waf.resolved.pool;
-      return pool ? forwardPooled(request, reply, forwardOpts, pools.get(pool)) : forward(request, reply, forwardOpts);
+      if (cacheCfg) return caches.serve(request, reply, cacheCfg).then((hit) => hit ?? pass(request, reply));
+      return pass(request, reply);
     },
   });
   // WebSocket: Upgrade requests go through the same hooks (context, limits, inspection) before a tunnel opens.
@@ -164,7 +164,7 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   const leaks = new ResponseInspection({ sites: config.sites, origins: router.upstreams(), services });
   if (leaks.active) app.addHook('onSend', (request, reply, payload) => leaks.onSend(request, reply, payload));
   // Response cache (issue 8): stores cacheable GET answers on their way out; purge from the admin API.
-  const caches = new Caches();
+  const { caches, close: closeCaches } = createCaches(config, logger);
   app.addHook('onSend', async (request, reply, payload) => (request.waf?.resolved?.cache ? caches.onSend(request, reply, payload) : payload));
   (services.adminPlugins ??= []).push(cacheRoutes(caches));
   // Response hardening (issue 8): per-site security headers, only where the backend did not set the header itself.
@@ -215,6 +215,7 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     await stopTls();
     stopHealth();
     await upstreams.close();
+    await closeCaches();
   });
   return app as unknown as FastifyInstance;
 }

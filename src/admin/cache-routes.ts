@@ -9,7 +9,13 @@ export function cacheRoutes(caches: Caches): ServicePlugin {
       if (typeof path !== 'string' || !path.startsWith('/') || path.length > 4096) {
         return reply.code(400).send({ error: 'WAF_ERR_BAD_REQUEST', message: 'expected ?path=/some/path' });
       }
-      const purged = caches.purge(path);
+      let purged: number;
+      try {
+        purged = await caches.purge(path);
+      } catch (err) {
+        request.log.warn({ path, err: (err as Error).message }, 'cache purge failed');
+        return reply.code(503).send({ error: 'WAF_ERR_STORE_UNAVAILABLE', message: 'the shared cache (Redis) is unreachable; nothing was purged' });
+      }
       request.log.info({ path, purged }, 'cache purged');
       return { path, purged };
     });

@@ -1,7 +1,12 @@
 /** Response cache (off by default, per site/route): RFC 9111 freshness, Vary, in-memory LRU bounded by bytes, purge by path. */
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { BulwarkConfig } from '../config.ts';
+import { createRedisClient, type RedisLike } from '../store/redis-client.ts';
+import { redisTarget, type RedisSection } from '../store/setup.ts';
+import { RedisResponseCache } from './cache-redis.ts';
 
 export const cacheSchema = z.strictObject({
   /** Total bytes of cached bodies + headers (LRU eviction beyond). */
@@ -15,6 +20,33 @@ export type CacheConfig = z.output<typeof cacheSchema>;
 
 const CACHEABLE_STATUS = new Set([200, 203, 204, 300, 301, 308, 404, 410]);
 type Headers = Record<string, string | string[] | number | undefined>;
+export type ReqHeaders = Headers;
+
+/** Where entries live: memory (LRU, per process) or Redis (shared by every instance). */
+export interface CacheStore {
+  lookup(key: string, reqHeaders: Headers, now?: number): Entry | null | Promise<Entry | null>;
+  store(key: string, reqHeaders: Headers, status: number, headers: Record<string, string | string[]>, body: Buffer, ttlSec: number, now?: number): boolean | Promise<boolean>;
+  /** Remove every entry for a path (all hosts, queries and variants); the number of keys removed. */
+  purge(path: string): number | Promise<number>;
+  readonly maxEntryBytes: number;
+}
+
+/** The path part of a cache key (`host target` → target without its query). */
+export function pathOfKey(key: string): string {
+  const target = key.slice(key.indexOf(' ') + 1);
+  const q = target.indexOf('?');
+  return q >= 0 ? target.slice(0, q) : target;
+}
+
+/** Lower-case header names a response varies on. */
+export function varyOf(headers: Record<string, string | string[]>): string[] {
+  return first(headers.vary).split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+}
+
+/** True when a stored variant answers a request with these headers. */
+export function variantMatches(e: Pick<Entry, 'vary' | 'varyValues'>, reqHeaders: Headers): boolean {
+  return e.vary.every((h, j) => first(reqHeaders[h]) === e.varyValues[j]);
+}
 
 export interface Entry {
   status: number;
@@ -64,10 +96,14 @@ export function freshnessSeconds(status: number, headers: Headers, now = Date.no
 }
 
 /** In-memory LRU: key = host + request target; each key holds its Vary variants. */
-export class ResponseCache {
+export class ResponseCache implements CacheStore {
   private readonly map = new Map<string, Entry[]>();
   private bytes = 0;
   constructor(readonly cfg: CacheConfig) {}
+
+  get maxEntryBytes(): number {
+    return this.cfg.maxEntryBytes;
+  }
 
   get size(): number {
     return this.bytes;
@@ -76,7 +112,7 @@ export class ResponseCache {
   lookup(key: string, reqHeaders: Headers, now = Date.now()): Entry | null {
     const variants = this.map.get(key);
     if (!variants) return null;
-    const i = variants.findIndex((e) => e.vary.every((h, j) => first(reqHeaders[h]) === e.varyValues[j]));
+    const i = variants.findIndex((e) => variantMatches(e, reqHeaders));
     if (i < 0) return null;
     const e = variants[i];
     if (e.expiresAt <= now) {
@@ -92,7 +128,7 @@ export class ResponseCache {
   }
 
   store(key: string, reqHeaders: Headers, status: number, headers: Record<string, string | string[]>, body: Buffer, ttlSec: number, now = Date.now()): boolean {
-    const vary = first(headers.vary).split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+    const vary = varyOf(headers);
     const size = body.length + JSON.stringify(headers).length + key.length;
     if (size > this.cfg.maxEntryBytes || size > this.cfg.maxBytes) return false;
     const entry: Entry = { status, headers, body, storedAt: now, expiresAt: now + ttlSec * 1000, vary, varyValues: vary.map((h) => first(reqHeaders[h])), size };
@@ -117,9 +153,7 @@ export class ResponseCache {
   purge(path: string): number {
     let n = 0;
     for (const k of [...this.map.keys()]) {
-      const target = k.slice(k.indexOf(' ') + 1);
-      const q = target.indexOf('?');
-      if ((q >= 0 ? target.slice(0, q) : target) === path) {
+      if (pathOfKey(k) === path) {
         for (const e of this.map.get(k)!) this.bytes -= e.size;
         this.map.delete(k);
         n++;
@@ -150,23 +184,35 @@ export function sendHit(reply: FastifyReply, e: Entry, now = Date.now()): Fastif
   return reply.send(e.body);
 }
 
-/** One ResponseCache per cache config (routes that inherit a site's cache share it), the handler lookup and the onSend store. */
+/**
+ * One store per cache config (routes that inherit a site's cache share it): an in-memory LRU each, or, when a Redis
+ * client is given, Redis (shared by every instance); the handler lookup and the onSend store.
+ */
 export class Caches {
-  private readonly map = new Map<CacheConfig, ResponseCache>();
-  private readonly pending = new WeakMap<FastifyRequest, { cache: ResponseCache; key: string; authorized: boolean }>();
+  private readonly map = new Map<CacheConfig, CacheStore>();
+  private readonly pending = new WeakMap<FastifyRequest, { cache: CacheStore; key: string; authorized: boolean }>();
 
-  get(cfg: CacheConfig): ResponseCache {
+  constructor(private readonly redis: { client: RedisLike; namespace?: string; log?: Pick<Logger, 'warn'> } | null = null) {}
+
+  get kind(): 'memory' | 'redis' {
+    return this.redis ? 'redis' : 'memory';
+  }
+
+  get(cfg: CacheConfig): CacheStore {
     let c = this.map.get(cfg);
-    if (!c) this.map.set(cfg, (c = new ResponseCache(cfg)));
+    if (!c) {
+      c = this.redis ? new RedisResponseCache(this.redis.client, cfg.maxEntryBytes, this.redis.log, this.redis.namespace) : new ResponseCache(cfg);
+      this.map.set(cfg, c);
+    }
     return c;
   }
 
   /** In the handler (after inspection): serve a fresh stored response, or mark the request as a miss to store. */
-  serve(request: FastifyRequest, reply: FastifyReply, cfg: CacheConfig): FastifyReply | null {
+  async serve(request: FastifyRequest, reply: FastifyReply, cfg: CacheConfig): Promise<FastifyReply | null> {
     const k = cacheKey(request, cfg);
     if (!k) return null;
     const cache = this.get(cfg);
-    const hit = cache.lookup(k.key, request.headers);
+    const hit = await cache.lookup(k.key, request.headers);
     if (hit) return sendHit(reply, hit);
     reply.header('x-cache', 'MISS');
     // Only GET fills the cache (a HEAD response has no body); HEAD is served from GET entries.
@@ -193,23 +239,46 @@ export class Caches {
     src.on('data', (c: Buffer) => {
       if (!tooBig) {
         size += c.length;
-        if (size > p.cache.cfg.maxEntryBytes) {
+        if (size > p.cache.maxEntryBytes) {
           tooBig = true;
           chunks.length = 0;
         } else chunks.push(c);
       }
     });
     src.once('end', () => {
-      if (!tooBig) p.cache.store(p.key, request.headers, status, stored, Buffer.concat(chunks), ttl);
+      if (!tooBig) void Promise.resolve(p.cache.store(p.key, request.headers, status, stored, Buffer.concat(chunks), ttl)).catch(() => undefined);
     });
     src.once('error', (err) => tee.destroy(err));
     src.pipe(tee);
     return tee;
   }
 
-  purge(path: string): number {
+  /** Purge a path from every store (with Redis: once, every instance sees it). */
+  async purge(path: string): Promise<number> {
+    const stores = this.redis ? [...this.map.values()].slice(0, 1) : [...this.map.values()];
+    if (this.redis && stores.length === 0) stores.push(this.get(cacheSchema.parse({})));
     let n = 0;
-    for (const c of this.map.values()) n += c.purge(path);
+    for (const c of stores) n += await c.purge(path);
     return n;
   }
+}
+
+/**
+ * The Caches for a configuration: in Redis when `redis` is configured and some site or route caches, else in memory.
+ * `close()` quits the Redis client.
+ */
+export function createCaches(config: BulwarkConfig, log?: Pick<Logger, 'warn'>): { caches: Caches; close(): Promise<void> } {
+  const caching = config.sites.some((s) => s.cache || s.routes.some((r) => r.cache));
+  const section = config.redis as RedisSection;
+  const target = caching ? redisTarget(section) : null;
+  if (!target) return { caches: new Caches(), close: async () => {} };
+  const client = createRedisClient(target, { name: 'bulwark-cache' });
+  client.on('error', () => undefined); // reconnects with backoff; lookups miss meanwhile (warned by the store)
+  client.connect().catch((err: Error) => log?.warn({ err: err.message }, 'cache: Redis unreachable at start; the cache is bypassed until it is'));
+  return {
+    caches: new Caches({ client, namespace: section.namespace, log }),
+    close: async () => {
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
 }

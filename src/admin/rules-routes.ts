@@ -23,7 +23,7 @@ export interface RulesRoutesOptions {
 const adminOf = (req: FastifyRequest): AdminIdentity | undefined => (req as FastifyRequest & { admin?: AdminIdentity }).admin;
 
 /** Changes need an authenticated admin with role 'admin'; the name is the audit author. */
-function author(req: FastifyRequest): string {
+export function author(req: FastifyRequest): string {
   const who = adminOf(req);
   if (!who || who.role !== 'admin') {
     throw new StoreError('WAF_ERR_FORBIDDEN', who ? `token "${who.name}" has role ${who.role}; changing rules needs role admin` : 'changing rules needs an admin token');
@@ -80,7 +80,7 @@ function pushedSignatures(list: Array<Record<string, unknown>>): SignatureSpec[]
   return specs;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, code: StoreError['code'] = 'WAF_ERR_RULE_INVALID'): T {
+export function parse<T>(schema: z.ZodType<T>, value: unknown, code: StoreError['code'] = 'WAF_ERR_RULE_INVALID'): T {
   const r = schema.safeParse(value ?? {});
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
@@ -89,20 +89,23 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, code: StoreError['code']
   return r.data;
 }
 
+/** Error answers of the store's admin routes: a StoreError as {error, message, details} with its status. */
+export function storeErrorHandler(err: Error & { statusCode?: number }, req: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof StoreError) {
+    req.log.warn({ code: err.code, admin: adminOf(req)?.name }, `rules admin: ${err.message}`);
+    return reply.code(err.status).send({ error: err.code, message: err.message, details: err.details });
+  }
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+  req.log[status >= 500 ? 'error' : 'warn']({ err }, 'rules admin request failed');
+  return reply.code(status).send({ error: status >= 500 ? 'WAF_ERR_INTERNAL' : 'WAF_ERR_BAD_REQUEST', message: status >= 500 ? 'internal error' : err.message });
+}
+
 /** Fastify plugin; register on the admin listener (e.g. with prefix /api) after the auth plugin. */
 export async function rulesRoutes(app: FastifyInstance, opts: RulesRoutesOptions): Promise<void> {
   const { rules } = opts;
   const snap = () => rules.live.live().snapshot;
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof StoreError) {
-      req.log.warn({ code: err.code, admin: adminOf(req)?.name }, `rules admin: ${err.message}`);
-      return reply.code(err.status).send({ error: err.code, message: err.message, details: err.details });
-    }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    req.log[status >= 500 ? 'error' : 'warn']({ err }, 'rules admin request failed');
-    return reply.code(status).send({ error: status >= 500 ? 'WAF_ERR_INTERNAL' : 'WAF_ERR_BAD_REQUEST', message: status >= 500 ? 'internal error' : err.message });
-  });
+  app.setErrorHandler(storeErrorHandler);
 
   app.get('/rules', async (req) => {
     const q = parse(listQuery, req.query);

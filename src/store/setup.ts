@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Exclusion, RatePolicy, SignatureSpec } from '../types.ts';
 import { rulesRoutes } from '../admin/rules-routes.ts';
+import { ratelimitRoutes } from '../admin/ratelimit-routes.ts';
 import { LiveRuleset, type Compiler, type Logger } from './live-ruleset.ts';
 import { MemoryRuleStore } from './memory-store.ts';
 import { RedisRuleStore } from './redis-store.ts';
@@ -61,7 +62,7 @@ export interface RulesSetup<T> {
   service: RuleService<T>;
   /** For services.readiness: ok while a ruleset is live; detail says which version and whether the store is reachable. */
   readiness: { name: string; check(): { ok: boolean; detail: unknown } };
-  /** For services.adminPlugins: the rules API under /api. */
+  /** For services.adminPlugins: the rules and rate-limit policy APIs under /api. */
   adminPlugin: (app: FastifyInstance) => Promise<void>;
   close(): Promise<void>;
 }
@@ -86,7 +87,10 @@ export async function setupRules<T>(opts: SetupOptions<T>): Promise<RulesSetup<T
       // Serving the last good snapshot with Redis down is degraded, not unready: inspection still runs. The detail says so.
       check: () => ({ ok: true, detail: live.status() }),
     },
-    adminPlugin: async (app) => { await app.register(rulesRoutes, { prefix: '/api', rules: service as RuleService<unknown> }); },
+    adminPlugin: async (app) => {
+      await app.register(rulesRoutes, { prefix: '/api', rules: service as RuleService<unknown> });
+      await app.register(ratelimitRoutes, { prefix: '/api', rules: service as RuleService<unknown> });
+    },
     close: async () => { await live.close(); await store.close(); },
   };
 }

@@ -11,51 +11,69 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 
-/** Per policy: KEYS main, burst, strikes; ARGV points, durationMs, burst, burstDurationMs, blockMs. */
+/**
+ * ARGV[1] = "factor maxBlockMs windowMs"; ARGV[1 + i] = policy i's spec "points durationMs burst burstDurationMs blockMs"
+ * (precomputed per policy set). KEYS: per policy its counter, then its burst pool if burst > 0, then its strike
+ * counter if blockMs > 0. A counter is INCR'd (PEXPIRE when new); its PTTL is read only when the answer needs it: for
+ * a refusal, and for the allowed policy with the fewest requests left (the one the RateLimit-* headers describe).
+ * Per policy the reply is: allowed, remaining, resetMs (-1 = not read), first refusal, ms the refusal is sure to last.
+ */
 const LUA = `
-local factor = tonumber(ARGV[1])
-local maxBlock = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
-local out = {}
+local function ttlOf(key, ms)
+  local ttl = redis.call('pttl', key)
+  if ttl < 0 then
+    redis.call('pexpire', key, ms)
+    ttl = ms
+  end
+  return ttl
+end
 local function hit(key, ms)
   local c = redis.call('incr', key)
   if c == 1 then
     redis.call('pexpire', key, ms)
     return c, ms
   end
-  local ttl = redis.call('pttl', key)
-  if ttl < 0 then
-    redis.call('pexpire', key, ms)
-    ttl = ms
-  end
-  return c, ttl
+  return c, ttlOf(key, ms)
 end
-for i = 0, #KEYS / 3 - 1 do
-  local a = 3 + i * 5
-  local points = tonumber(ARGV[a + 1])
-  local burst = tonumber(ARGV[a + 3])
-  local block = tonumber(ARGV[a + 5])
-  local c, ttl = hit(KEYS[i * 3 + 1], tonumber(ARGV[a + 2]))
+local out = {}
+local k = 1
+local tight, tightLeft, tightKey, tightDur = -1, 0, nil, 0
+for i = 2, #ARGV do
+  local p, d, b, bd, bl = string.match(ARGV[i], '(%d+) (%d+) (%d+) (%d+) (%d+)')
+  local points, dur, burst, block = tonumber(p), tonumber(d), tonumber(b), tonumber(bl)
+  local main = KEYS[k]
+  k = k + 1
+  local burstKey, strikesKey
+  if burst > 0 then burstKey = KEYS[k]; k = k + 1 end
+  if block > 0 then strikesKey = KEYS[k]; k = k + 1 end
+  local c = redis.call('incr', main)
+  local ttl = -1
+  if c == 1 then
+    redis.call('pexpire', main, dur)
+    ttl = dur
+  end
   local allowed, remaining, reset, first, sure = 1, points - c, ttl, 0, 0
-  local bttl = -1
   if c > points then
-    allowed = 0
-    remaining = 0
+    if ttl < 0 then ttl = ttlOf(main, dur) end
+    allowed, remaining, reset = 0, 0, ttl
+    local bttl = -1
     if burst > 0 then
-      local b
-      b, bttl = hit(KEYS[i * 3 + 2], tonumber(ARGV[a + 4]))
-      if b <= burst then
-        allowed, remaining, reset = 1, burst - b, bttl
-      elseif b == burst + 1 or c == points + 1 then
+      local n
+      n, bttl = hit(burstKey, tonumber(bd))
+      if n <= burst then
+        allowed, remaining, reset = 1, burst - n, bttl
+      elseif n == burst + 1 or c == points + 1 then
         first = 1
       end
     elseif c == points + 1 then
       first = 1
     end
     if first == 1 and block > 0 then
-      local s = hit(KEYS[i * 3 + 3], window)
+      local factor, maxBlock, window = string.match(ARGV[1], '^(%S+) (%S+) (%S+)$')
+      factor, maxBlock, window = tonumber(factor), tonumber(maxBlock), tonumber(window)
+      local s = hit(strikesKey, window)
       local ms = math.floor(math.min(maxBlock, block * factor ^ (s - 1)))
-      redis.call('set', KEYS[i * 3 + 1], points + 1, 'PX', ms)
+      redis.call('set', main, points + 1, 'PX', ms)
       reset = ms
     end
     if allowed == 0 then
@@ -63,12 +81,17 @@ for i = 0, #KEYS / 3 - 1 do
       if bttl >= 0 and bttl < sure then sure = bttl end
     end
   end
-  out[#out + 1] = allowed
-  out[#out + 1] = remaining
-  out[#out + 1] = reset
-  out[#out + 1] = first
-  out[#out + 1] = sure
+  local j = #out
+  out[j + 1] = allowed
+  out[j + 2] = remaining
+  out[j + 3] = reset
+  out[j + 4] = first
+  out[j + 5] = sure
+  if allowed == 1 and (tight < 0 or remaining < tightLeft) then
+    tight, tightLeft, tightKey, tightDur = j, remaining, main, dur
+  end
 end
+if tight >= 0 and out[tight + 3] < 0 then out[tight + 3] = ttlOf(tightKey, tightDur) end
 return out
 `;
 
@@ -83,32 +106,6 @@ export function defineRateScript(redis: Redis | Cluster): void {
   if (!(redis as ScriptClient)[COMMAND]) redis.defineCommand(COMMAND, { lua: LUA });
 }
 
-/** One policy's part of a script call. */
-export interface ScriptPolicy {
-  /** Full Redis keys (already prefixed). */
-  mainKey: string;
-  burstKey: string;
-  strikesKey: string;
-  points: number;
-  durationMs: number;
-  burst: number;
-  burstDurationMs: number;
-  /** 0 = no block on refusal (the request is refused until the window resets). */
-  blockMs: number;
-}
-
-/** What the script says about one policy. */
-export interface ScriptResult {
-  allowed: boolean;
-  remaining: number;
-  /** ms until the counter (or the block just set) expires. */
-  resetMs: number;
-  /** The first refusal in this window (the one that set an escalated block). */
-  first: boolean;
-  /** For a refusal: ms during which every further request is sure to be refused too (no burst refill before). */
-  refusedMs: number;
-}
-
 /** Escalation settings shared by every policy: block = blockSec × factor^(strikes-1), capped; strikes kept `windowMs`. */
 export interface Escalation {
   factor: number;
@@ -116,33 +113,31 @@ export interface Escalation {
   windowMs: number;
 }
 
-/** Counts one request against the first `count` entries of `policies` with one EVALSHA; one result per policy. */
-export async function runRateScript(redis: Redis | Cluster, esc: Escalation, policies: readonly ScriptPolicy[], count: number): Promise<ScriptResult[]> {
-  const args: Array<string | number> = new Array(1 + count * 3 + 3 + count * 5);
-  let k = 1;
-  let a = 1 + count * 3;
-  args[0] = count * 3;
-  args[a++] = esc.factor;
-  args[a++] = esc.maxBlockMs;
-  args[a++] = esc.windowMs;
-  for (let i = 0; i < count; i++) {
-    const p = policies[i];
-    args[k++] = p.mainKey;
-    args[k++] = p.burstKey;
-    args[k++] = p.strikesKey;
-    args[a++] = p.points;
-    args[a++] = p.durationMs;
-    args[a++] = p.burst;
-    args[a++] = p.burstDurationMs;
-    args[a++] = p.blockMs;
-  }
+/** ARGV[1] of the script, computed once per policy set. */
+export function escalationArg(e: Escalation): string {
+  return `${e.factor} ${Math.round(e.maxBlockMs)} ${Math.max(1, Math.round(e.windowMs))}`;
+}
+
+/** A policy's part of the script, computed once per policy set. */
+export interface ScriptSpec {
+  /** "points durationMs burst burstDurationMs blockMs" */
+  arg: string;
+  hasBurst: boolean;
+  hasBlock: boolean;
+}
+
+export function scriptSpec(points: number, durationMs: number, burst: number, burstDurationMs: number, blockMs: number): ScriptSpec {
+  const int = (n: number) => Math.max(0, Math.round(n));
+  return { arg: `${int(points)} ${Math.max(1, int(durationMs))} ${int(burst)} ${Math.max(1, int(burstDurationMs))} ${int(blockMs)}`, hasBurst: burst > 0, hasBlock: blockMs > 0 };
+}
+
+/**
+ * Sends one EVALSHA. `args` is [numKeys, ...keys, escalationArg, ...spec.arg] as built by the caller. The reply has
+ * five numbers per policy, in order: allowed (1/0), remaining, resetMs (-1 when not read), first refusal (1/0), and
+ * for a refusal the ms it is sure to last.
+ */
+export function runRateScript(redis: Redis | Cluster, args: Array<string | number>): Promise<number[]> {
   const fn = (redis as ScriptClient)[COMMAND];
-  if (!fn) throw new Error('rate-limit script not defined on this client');
-  const raw = await fn.apply(redis, args as [number, ...Array<string | number>]);
-  const out: ScriptResult[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const j = i * 5;
-    out[i] = { allowed: raw[j] === 1, remaining: Math.max(0, raw[j + 1]), resetMs: Math.max(0, raw[j + 2]), first: raw[j + 3] === 1, refusedMs: Math.max(0, raw[j + 4]) };
-  }
-  return out;
+  if (!fn) return Promise.reject(new Error('rate-limit script not defined on this client'));
+  return fn.apply(redis, args as [number, ...Array<string | number>]);
 }

@@ -9,7 +9,7 @@ import { BlockedCache } from './blocked-cache.ts';
 import { clientKey } from './ip-key.ts';
 import { block, consume, makeLimiter, peek, REDIS_PREFIX, reset, type Limiter } from './limiters.ts';
 import { compilePolicies, type CompiledPolicy, type PolicyRequest } from './policy-match.ts';
-import { defineRateScript, runRateScript, type Escalation, type ScriptPolicy, type ScriptResult } from './policy-script.ts';
+import { defineRateScript, escalationArg, runRateScript, scriptSpec, type ScriptSpec } from './policy-script.ts';
 import { rateLimitHeaders, type LimitState } from './headers.ts';
 
 export interface LoginPolicy {
@@ -61,9 +61,8 @@ interface Entry {
   mainPrefix: string;
   burstPrefix: string;
   strikesPrefix: string;
-  durationMs: number;
-  burstDurationMs: number;
-  blockMs: number;
+  /** The policy's part of the Redis script call. */
+  spec: ScriptSpec;
 }
 
 interface LoginEntry {
@@ -97,7 +96,7 @@ export class RateLimitService {
   private bodyEntries: Entry[] = [];
   private logins: LoginEntry[] = [];
   private attackCounter: Limiter | null = null;
-  private escalation: Escalation = { factor: 1, maxBlockMs: 0, windowMs: 0 };
+  private escalationArg = '1 0 1';
   private readonly redis: Redis | null;
   /** Keys Redis refused, until their TTL ends: a flood over a limit is refused without a round trip. */
   readonly blocked = new BlockedCache();
@@ -129,9 +128,7 @@ export class RateLimitService {
         mainPrefix: `${REDIS_PREFIX}p:${p.name}:`,
         burstPrefix: `${REDIS_PREFIX}p:${p.name}:burst:`,
         strikesPrefix: `${REDIS_PREFIX}s:${p.name}:`,
-        durationMs: Math.max(1, Math.round(p.durationSec * 1000)),
-        burstDurationMs: Math.max(1, Math.round(p.durationSec * 10_000)),
-        blockMs: p.blockSec ? Math.max(1, Math.round(p.blockSec * 1000)) : 0,
+        spec: scriptSpec(p.points, p.durationSec * 1000, p.burst ?? 0, p.durationSec * 10_000, p.blockSec ? Math.max(1, p.blockSec * 1000) : 0),
       };
     });
     this.logins = cfg.login.map((policy) => ({
@@ -143,11 +140,7 @@ export class RateLimitService {
     this.attackCounter = cfg.attackBan
       ? makeLimiter({ prefix: 'attacks', points: cfg.attackBan.threshold, durationSec: cfg.attackBan.windowSec }, this.redis)
       : null;
-    this.escalation = {
-      factor: cfg.escalation.factor,
-      maxBlockMs: Math.round(cfg.escalation.maxBlockSec * 1000),
-      windowMs: Math.max(1, Math.round(cfg.escalation.windowSec * 1000)),
-    };
+    this.escalationArg = escalationArg({ factor: cfg.escalation.factor, maxBlockMs: cfg.escalation.maxBlockSec * 1000, windowMs: cfg.escalation.windowSec * 1000 });
     this.requestEntries = entries.filter((e) => e.compiled.phase === 'request');
     this.bodyEntries = entries.filter((e) => e.compiled.phase === 'body');
     this.blocked.clear();
@@ -226,39 +219,39 @@ export class RateLimitService {
       return this.countInMemory(matched, keys);
     }
     const now = Date.now();
-    let known: { e: Entry; ms: number } | null = null;
-    const script: ScriptPolicy[] = new Array(matched.length);
-    for (let i = 0; i < matched.length; i++) {
+    const n = matched.length;
+    // [numKeys, ...keys, escalation, ...specs]
+    const redisKeys: string[] = [];
+    const specs: string[] = [this.escalationArg];
+    let knownMs = 0;
+    let known: Entry | null = null;
+    for (let i = 0; i < n; i++) {
       const e = matched[i];
       const mainKey = e.mainPrefix + keys[i];
       const ms = this.blocked.msLeft(mainKey, now);
-      if (ms > 0 && (!known || ms > known.ms)) known = { e, ms };
-      const p = e.compiled.policy;
-      script[i] = {
-        mainKey,
-        burstKey: e.burstPrefix + keys[i],
-        strikesKey: e.strikesPrefix + keys[i],
-        points: p.points,
-        durationMs: e.durationMs,
-        burst: p.burst ?? 0,
-        burstDurationMs: e.burstDurationMs,
-        blockMs: e.blockMs,
-      };
+      if (ms > knownMs) {
+        knownMs = ms;
+        known = e;
+      }
+      redisKeys.push(mainKey);
+      if (e.spec.hasBurst) redisKeys.push(e.burstPrefix + keys[i]);
+      if (e.spec.hasBlock) redisKeys.push(e.strikesPrefix + keys[i]);
+      specs.push(e.spec.arg);
     }
-    if (known) return this.refused(known.e, known.ms);
-    let results: ScriptResult[];
+    if (known) return this.refused(known, knownMs);
+    let raw: number[];
     try {
-      results = await runRateScript(redis, this.escalation, script, script.length);
+      raw = await runRateScript(redis, [redisKeys.length, ...redisKeys, ...specs]);
     } catch (err) {
       this.deps.warn?.('rate limiting: Redis call failed, counted in memory for this request', err);
       return this.countInMemory(matched, keys);
     }
     const after = Date.now();
-    const out: Outcome[] = new Array(results.length);
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
-      if (!r.allowed && r.refusedMs > 0) this.blocked.set(script[i].mainKey, after + r.refusedMs);
-      out[i] = { e: matched[i], key: keys[i], allowed: r.allowed, remaining: r.remaining, resetMs: r.resetMs, first: r.first };
+    const out: Outcome[] = new Array(n);
+    for (let i = 0, j = 0; i < n; i++, j += 5) {
+      const allowed = raw[j] === 1;
+      if (!allowed && raw[j + 4] > 0) this.blocked.set(matched[i].mainPrefix + keys[i], after + raw[j + 4]);
+      out[i] = { e: matched[i], key: keys[i], allowed, remaining: Math.max(0, raw[j + 1]), resetMs: raw[j + 2], first: raw[j + 3] === 1 };
     }
     return out;
   }
@@ -312,7 +305,8 @@ export class RateLimitService {
     this.deps.onDecision?.('allow');
     if (!tightest) return ALLOW;
     const p = tightest.e.compiled.policy;
-    return { action: 'allow', headers: rateLimitHeaders({ limit: p.points, remaining: tightest.remaining, resetSec: tightest.resetMs / 1000, windowSec: p.durationSec }, false) };
+    // The script reads the counter's TTL for this one policy (the first with the fewest left, as chosen here).
+    return { action: 'allow', headers: rateLimitHeaders({ limit: p.points, remaining: tightest.remaining, resetSec: Math.max(0, tightest.resetMs) / 1000, windowSec: p.durationSec }, false) };
   }
 
   /** Memory path: blocks a key for blockSec × factor^(strikes-1), capped (the script does the same in Redis); returns seconds. */

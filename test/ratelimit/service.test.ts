@@ -156,3 +156,37 @@ t.test('memory-only (embedded default)', async (t) => {
   await rl.unban('203.0.113.2');
   t.equal(rl.checkBan('203.0.113.2').action, 'allow');
 });
+
+t.test('burst pool, then an escalating block (Redis script and memory insurance agree)', async (t) => {
+  const r = await startRedis();
+  const c = redisClient(r.url);
+  const admin = redisClient(r.url);
+  t.teardown(async () => { c.disconnect(); admin.disconnect(); await r.stop(); });
+  await Promise.all([c, admin].map((x) => (x.status === 'ready' ? null : new Promise((res) => x.once('ready', res)))));
+  const policy = { name: 'bursty', pathPrefix: '/api', key: 'ip' as const, points: 2, durationSec: 30, burst: 2, blockSec: 2 };
+  const conf = cfg({ policies: [policy], escalation: { factor: 2, maxBlockSec: 60, windowSec: 600 } });
+  for (const [label, deps] of [['redis', { redis: c }], ['memory', {}]] as const) {
+    const rl = new RateLimitService(conf, deps);
+    const seen: string[] = [];
+    const remaining: string[] = [];
+    let last = await rl.check(req('198.51.100.90'), 'request');
+    for (let i = 0; i < 5; i++) {
+      if (i > 0) last = await rl.check(req('198.51.100.90'), 'request');
+      seen.push(last.action);
+      if (last.action === 'allow') remaining.push(last.headers?.['ratelimit-remaining'] ?? '?');
+    }
+    t.same(seen, ['allow', 'allow', 'allow', 'allow', 'rate-limit'], `${label}: 2 points + 2 of burst, then refused`);
+    t.same(remaining, ['1', '0', '1', '0'], `${label}: remaining counts the burst pool once the rate is used`);
+    if (last.action === 'rate-limit') t.equal(last.headers['retry-after'], '2', `${label}: first block is blockSec`);
+  }
+  // Second strike at another instance once the block is gone (DEL stands in for waiting 2 s): the block doubles.
+  await admin.del('{bulwark}:rl:p:bursty:ip:198.51.100.90');
+  const other = new RateLimitService(conf, { redis: c });
+  const again = [];
+  for (let i = 0; i < 3; i++) again.push(await other.check(req('198.51.100.90'), 'request'));
+  t.same(again.map((d) => d.action), ['allow', 'allow', 'rate-limit'], 'burst pool still used up');
+  const d = again[2];
+  if (d.action === 'rate-limit') t.equal(d.headers['retry-after'], '4', 'second strike: 2 × 2 s');
+  const ttl = await admin.pttl('{bulwark}:rl:p:bursty:ip:198.51.100.90');
+  t.ok(ttl > 3000 && ttl <= 4000, `the 4 s block is in Redis (${ttl} ms)`);
+});

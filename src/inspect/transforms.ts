@@ -158,25 +158,29 @@ export const replaceComments: Transform = (input) => {
 
 export const normalizePath: Transform = (input) => result(input, normalizeSlashes(input));
 
-const IFS = /\$\{IFS\}|\$IFS\b|\$[@*]/g;
-const CMD_DROP = /[\\"'^]/g;
-const CMD_SEP = /[,;]/g;
-const SPACE_BEFORE = / +(?=[/(])/g;
-const CMD_HINT = /[\\"'^,;$A-Z\s]/;
+// $IFS / ${IFS} expand to whitespace; $@, $*, ${@}, ${*} and $1..$9 expand to nothing in an injected command line
+// (no positional arguments). $IFS$9 is the classic pair: a space, then nothing.
+const SHELL_EXPANSIONS = /\$\{IFS\}|\$IFS(?![A-Za-z0-9_])|\$\{[@*1-9]\}|\$[@*1-9](?![0-9])/gi;
+// A backslash escapes the next character (bash: \c → c; a backslash-newline joins lines). A backslash right after
+// a drive letter (C:\) is a Windows path and stays. Quotes are removed wherever they are (the shell joins
+// c'a't and /e"t"c into cat and /etc); carets are cmd.exe's escape character (c^a^t).
+const SHELL_ESCAPES = /(?<![A-Za-z]:)\\(\r?\n|[\s\S])|['"^]/g;
+const CMD_HINT = /[\\"'^$]/;
 
 /**
- * Command-line normalisation (shell and cmd.exe evasions): `$IFS`, `${IFS}` → space, `$@`/`$*` dropped,
- * `\ " ' ^` removed, `,` and `;` → space, whitespace compressed, spaces before `/` and `(` removed, lowercase.
+ * Command-line normalisation: what a shell (bash or cmd.exe) makes of a word before it runs it. `$IFS` and `${IFS}`
+ * become a space; `$@`, `$*`, `$1`..`$9` (and their `${}` forms) are dropped; quotes and carets are removed;
+ * a backslash is replaced by the character it escapes (backslash-newline disappears), except right after a drive
+ * letter. Separators (`;` `|` `&` newline) and spaces are kept, so signatures still see the command structure;
+ * case is kept (chain `lowercase` after it).
  */
 export const cmdline: Transform = (input) => {
   if (!CMD_HINT.test(input)) return same(input);
   const v = input
-    .replace(IFS, (m) => (m.length === 2 ? '' : ' '))
-    .replace(CMD_DROP, '')
-    .replace(CMD_SEP, ' ')
-    .replace(WS_RUN, ' ')
-    .replace(SPACE_BEFORE, '')
-    .toLowerCase();
+    .replace(SHELL_EXPANSIONS, (m) => (m.length >= 4 && m.toUpperCase().includes('IFS') ? ' ' : ''))
+    .replace(SHELL_ESCAPES, (m, escaped: string | undefined) =>
+      escaped === undefined ? '' : escaped === '\n' || escaped === '\r\n' ? '' : escaped,
+    );
   return result(input, v);
 };
 

@@ -31,7 +31,7 @@ const BITS: Record<string, number> = {
   remove_comments: T_COMMENT,
   replace_comments: T_COMMENT,
   hex_decode: T_HEX,
-  cmdline: T_BSL | T_CMD | T_WS | T_NONASCII,
+  cmdline: T_BSL | T_CMD,
   base64_decode: T_B64,
   normalize_path: T_PATH,
 };

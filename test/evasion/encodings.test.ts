@@ -16,7 +16,8 @@ const RULES: SignatureSpec[] = [
   spec(990001, 'sqli', ['args', 'args_names', 'cookies', 'files'], [...DECODE, 'remove_comments', 'compress_whitespace', 'lowercase'], String.raw`\bunion\s+(?:all\s+)?select\b`),
   spec(990002, 'xss', ['args', 'args_names', 'cookies', 'files'], [...DECODE, 'lowercase'], String.raw`<script[\s>/]`),
   spec(990003, 'lfi', ['path'], ['url_decode_uni', 'unicode_normalize', 'normalize_path'], String.raw`(?:^|/)etc/passwd\b`),
-  spec(990004, 'rce', ['args'], [...DECODE, 'cmdline'], String.raw`\bcat\s*/etc/(?:passwd|shadow)`),
+  // No js_decode for shell input: the shell reads c\a\t as cat, not as "ca<TAB>".
+  spec(990004, 'rce', ['args'], [...DECODE.filter((n) => n !== 'js_decode'), 'cmdline'], String.raw`\bcat\s*/etc/(?:passwd|shadow)`),
 ];
 const ruleset = compileRuleset(RULES, { version: 1 });
 const ctx = { paranoia: 1 as const, threshold: 5, mode: 'block' as const };
@@ -111,6 +112,8 @@ const families: Family[] = [
       ['multipart field', post(`multipart/form-data; boundary=${B}`, multipart('q', XSS))],
       ['multipart file content', post(`multipart/form-data; boundary=${B}`,
         `--${B}\r\nContent-Disposition: form-data; name="f"; filename="a.html"\r\n\r\n${XSS}\r\n--${B}--\r\n`)],
+      ['multipart file content, base64 transfer encoding', post(`multipart/form-data; boundary=${B}`,
+        `--${B}\r\nContent-Disposition: form-data; name="f"; filename="a.html"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64(XSS)}\r\n--${B}--\r\n`)],
       ['XML CDATA', post('application/xml', `<c><![CDATA[${XSS}]]></c>`)],
       ['XML escaped text', post('application/xml', `<c>&lt;script&gt;alert(1)&lt;/script&gt;</c>`)],
     ],
@@ -131,10 +134,16 @@ const families: Family[] = [
     variants: [
       ['quotes', get('/?cmd=' + enc("c'a't /e\"t\"c/passwd", 1))],
       ['backslashes and carets', get('/?cmd=' + enc('c\\at /et^c/pas\\swd', 1))],
+      ['carets only (cmd.exe)', get('/?cmd=' + enc('c^a^t /e^t^c/passwd', 1))],
+      ['backslashes only', get('/?cmd=' + enc('c\\a\\t /etc/passwd', 1))],
+      ['quoted path', get('/?cmd=' + enc('cat "/etc/passwd"', 1))],
+      ['$IFS$9', get('/?cmd=' + enc('cat$IFS$9/etc/passwd', 1))],
       ['$IFS', get('/?cmd=' + enc('cat${IFS}/etc/passwd', 1))],
       ['$@', get('/?cmd=' + enc('c$@at /etc/passwd', 1))],
       ['2 layers', get('/?cmd=' + enc(RCE, 2))],
       ['base64-wrapped', get('/?cmd=' + enc(b64(RCE), 1))],
+      ['base64-wrapped in JSON', post('application/json', JSON.stringify({ cmd: b64(RCE) }))],
+      ['quotes in a multipart field', post(`multipart/form-data; boundary=${B}`, multipart('cmd', "c'a't /e\"t\"c/passwd"))],
     ],
   },
 ];
@@ -156,6 +165,10 @@ const benign: Array<[string, RequestInput]> = [
     ['a script word', get('/?q=' + enc('the script of the movie', 1))],
     ['encoded path', get('/files/report%202024.pdf')],
     ['cat command word', get('/?q=' + enc('my cat likes /home', 1))],
+    ['quotes in prose', get('/?q=' + enc(`O'Brien's "cat" photos`, 1))],
+    ['Windows path', get('/?file=' + enc('C:\\Users\\nc\\report.txt', 1))],
+    ['text file upload', post(`multipart/form-data; boundary=${B}`,
+      `--${B}\r\nContent-Disposition: form-data; name="f"; filename="notes.txt"\r\n\r\nif a < b then the script ends\r\n--${B}--\r\n`)],
     ['JSON with words', post('application/json', JSON.stringify({ text: 'Please select a union representative' }))],
 ];
 
@@ -166,10 +179,6 @@ t.test('benign look-alikes stay at 0', async (t) => {
 // The same variants against the real signature library at PL1: each is blocked like its plain form.
 // (Exact scores differ by design: an encoded form adds protocol signals, a name is not checked by every
 // value signature, and the library changes; the exact-score property is the inline rule set's, above.)
-// Gaps of the library (not of the view: the inline rule set above sees through every one of them),
-// reported as TODO so they stay visible; remove an entry when the library covers it.
-const LIBRARY_GAPS = new Set(['xss multipart file content', 'rce quotes', 'rce backslashes and carets', 'rce base64-wrapped']);
-
 t.test('full library at PL1: every variant is blocked like the plain form', async (t) => {
   const read = readSignatureFiles(new URL('../../signatures', import.meta.url).pathname);
   // Signatures the loader refuses are reported by test/signatures/library.test.ts; here they are left out.
@@ -190,9 +199,7 @@ t.test('full library at PL1: every variant is blocked like the plain form', asyn
     for (const [label, input] of fam.variants) {
       const v = score(input, library);
       const key = `${fam.name.split(' ')[0]} ${label}`;
-      t.equal(v.action, 'block', `${key}: ${v.action} score ${v.score} vs plain ${plain.score} (${v.ids.join(',') || 'none'})`, {
-        todo: LIBRARY_GAPS.has(key) ? 'library gap' : false,
-      });
+      t.equal(v.action, 'block', `${key}: ${v.action} score ${v.score} vs plain ${plain.score} (${v.ids.join(',') || 'none'})`);
     }
   }
   for (const [label, input] of benign) t.not(score(input, library).action, 'block', `benign: ${label}`);

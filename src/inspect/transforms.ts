@@ -161,6 +161,9 @@ export const normalizePath: Transform = (input) => result(input, normalizeSlashe
 // $IFS / ${IFS} expand to whitespace; $@, $*, ${@}, ${*} and $1..$9 expand to nothing in an injected command line
 // (no positional arguments). $IFS$9 is the classic pair: a space, then nothing.
 const SHELL_EXPANSIONS = /\$\{IFS\}|\$IFS(?![A-Za-z0-9_])|\$\{[@*1-9]\}|\$[@*1-9](?![0-9])/gi;
+// A short lower-case variable glued to the end of a word (cat$u, /etc$x/passwd, uname${z}) is an unset variable
+// used as filler: it expands to nothing. Upper-case names ($HOME, $PATH) are set and keep their place.
+const UNSET_FILLER = /(?<=[A-Za-z/])(?:\$[a-z_][a-z0-9_]{0,2}|\$\{[a-z_][a-z0-9_]{0,9}\})(?![A-Za-z0-9_])/g;
 // A backslash escapes the next character (bash: \c → c; a backslash-newline joins lines). A backslash right after
 // a drive letter (C:\) is a Windows path and stays. Quotes are removed wherever they are (the shell joins
 // c'a't and /e"t"c into cat and /etc); carets are cmd.exe's escape character (c^a^t).
@@ -169,7 +172,8 @@ const CMD_HINT = /[\\"'^$]/;
 
 /**
  * Command-line normalisation: what a shell (bash or cmd.exe) makes of a word before it runs it. `$IFS` and `${IFS}`
- * become a space; `$@`, `$*`, `$1`..`$9` (and their `${}` forms) are dropped; quotes and carets are removed;
+ * become a space; `$@`, `$*`, `$1`..`$9` (and their `${}` forms) are dropped, and so is a short lower-case variable
+ * glued to the end of a word (`cat$u`: unset, so empty); quotes and carets are removed;
  * a backslash is replaced by the character it escapes (backslash-newline disappears), except right after a drive
  * letter. Separators (`;` `|` `&` newline) and spaces are kept, so signatures still see the command structure;
  * case is kept (chain `lowercase` after it).
@@ -178,6 +182,7 @@ export const cmdline: Transform = (input) => {
   if (!CMD_HINT.test(input)) return same(input);
   const v = input
     .replace(SHELL_EXPANSIONS, (m) => (m.length >= 4 && m.toUpperCase().includes('IFS') ? ' ' : ''))
+    .replace(UNSET_FILLER, '')
     .replace(SHELL_ESCAPES, (m, escaped: string | undefined) =>
       escaped === undefined ? '' : escaped === '\n' || escaped === '\r\n' ? '' : escaped,
     );

@@ -1,4 +1,5 @@
-// Backends benchmark, one interleaved run: Bulwark (mode block, rate limits off) to 1 vs 2 origins, cached vs uncached GET, TLS vs plain.
+// Backends benchmark, one interleaved run: Bulwark (mode block, rate limits off) to 1 vs 2 origins, cached vs uncached GET, TLS vs plain,
+// response leak inspection on vs off (the same 880-byte text/plain page, scanned with the whole leak table).
 // Usage: node bench/backends.bench.mjs [--rounds 3] [--duration 5] [--connections 50]
 // Needs wrk and openssl on PATH; numbers are noisy on a shared 2-core machine (origins, Bulwarks and wrk share it).
 import { execFileSync } from 'node:child_process';
@@ -44,6 +45,7 @@ if (opt(args, 'role', 'main') === 'origin') {
   const configs = {
     'one backend': `sites: [{ name: a, hosts: ["*"], upstream: "${o1}" }]`,
     'two backends': `sites: [{ name: a, hosts: ["*"], upstreams: [{ url: "${o1}" }, { url: "${o2}" }] }]`,
+    'leaks on': `sites: [{ name: a, hosts: ["*"], upstream: "${o1}", responseInspection: { action: block } }]`,
     'cache on': `sites: [{ name: a, hosts: ["*"], upstream: "${o1}", cache: { maxBytes: 10000000 } }]`,
     tls: `sites: [{ name: a, hosts: ["*"], upstream: "${o1}" }]\ntls: { certs: [{ cert: "${join(dir, 'c.pem')}", key: "${join(dir, 'k.pem')}" }] }`,
   };
@@ -60,6 +62,7 @@ if (opt(args, 'role', 'main') === 'origin') {
       {
         'plain, 1 backend': { url: `http://127.0.0.1:${ports['one backend']}/page?id=1` },
         'plain, 2 backends': { url: `http://127.0.0.1:${ports['two backends']}/page?id=1` },
+        'response inspection on': { url: `http://127.0.0.1:${ports['leaks on']}/page?id=1` },
         'uncached GET': { url: `http://127.0.0.1:${ports['cache on']}/page?id=1` },
         'cached GET (HIT)': { url: `http://127.0.0.1:${ports['cache on']}/cached?id=1` },
         'TLS, 1 backend': { url: `https://127.0.0.1:${ports.tls}/page?id=1` },

@@ -21,7 +21,8 @@ import { securityHeaders } from './proxy/hardening.ts';
 import { ResponseInspection } from './response/inspect-hook.ts';
 import { Router } from './proxy/routing.ts';
 import { Upstreams } from './proxy/upstreams.ts';
-import { acceptUpgrades, isUpgrade, tunnel } from './proxy/websocket.ts';
+import { acceptUpgrades, isUpgrade, tunnel, tunnelPooled } from './proxy/websocket.ts';
+import { messageChecker } from './proxy/ws-inspect.ts';
 import type { ServicePlugin, Services } from './services.ts';
 
 /** Register a service plugin on the root instance (not encapsulated), so its hooks cover the proxy route. */
@@ -140,7 +141,8 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   });
 
   const forwardOpts = { upstreams, preserveHost: config.proxy.preserveHost, stripResponseHeaders, isTrustedPeer: (p: string) => trusted.has(p) };
-  const tunnelOpts = { ...forwardOpts, connectTimeoutMs: config.proxy.connectTimeoutMs };
+  const checker = messageChecker(config.proxy.websocketInspection, services);
+  const tunnelOpts = { ...forwardOpts, connectTimeoutMs: config.proxy.connectTimeoutMs, messages: checker ? { checker, cfg: config.proxy.websocketInspection } : null };
   const pass = (request: FastifyRequest, reply: FastifyReply) => {
     const pool = request.waf.resolved.pool;
     return pool ? forwardPooled(request, reply, forwardOpts, pools.get(pool)) : forward(request, reply, forwardOpts);
@@ -149,7 +151,7 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     method: app.supportedMethods.filter((m) => m !== 'CONNECT'),
     url: '/*',
     handler: (request, reply) => {
-      if (isUpgrade(request.raw)) return tunnel(request, reply, tunnelOpts);
+      if (isUpgrade(request.raw)) return request.waf.resolved.pool ? tunnelPooled(request, reply, tunnelOpts, pools.get(request.waf.resolved.pool)) : tunnel(request, reply, tunnelOpts);
       // Cache lookup runs here, after every inspection hook: a blocked request never reaches it.
       const cacheCfg = request.waf.resolved.cache;
       if (cacheCfg) return caches.serve(request, reply, cacheCfg).then((hit) => hit ?? pass(request, reply));

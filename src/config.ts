@@ -10,6 +10,7 @@ import { tlsSchema } from './proxy/tls.ts';
 import { cacheSchema } from './proxy/cache.ts';
 import { securityHeadersSchema } from './proxy/hardening.ts';
 import { responseInspectionSchema } from './response/settings.ts';
+import { websocketInspectionSchema } from './proxy/ws-inspect.ts';
 
 // ---------------------------------------------------------------------------
 // Small value schemas
@@ -147,6 +148,8 @@ export const configSchema = z.strictObject({
       upstreamCaFile: z.string().min(1).optional(),
       /** Pass WebSocket upgrades through (the handshake is inspected like any request). */
       websocket: z.boolean().default(true),
+      /** Per-message inspection of client→server text frames (issue 8); off by default. */
+      websocketInspection: websocketInspectionSchema.prefault({}),
       /** Forward the client's Host (true) or the upstream's host:port (false). */
       preserveHost: z.boolean().default(true),
       /** Response headers removed before the client sees them (lower case). */

@@ -8,7 +8,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WafError } from '../errors.ts';
 import { renderErrorPage } from '../pages.ts';
 import { hasBody } from './body.ts';
+import type { Balancer, ServerState } from './balancer.ts';
 import { upstreamRequestHeaders } from './headers.ts';
+import { CONNECT_ERRORS } from './pooled.ts';
+import { ClientFrameFilter, closeFrame, type MessageDecision } from './ws-frames.ts';
+import type { WebsocketInspectionConfig } from './ws-inspect.ts';
 
 const heads = new WeakMap<IncomingMessage, Buffer>();
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -59,6 +63,8 @@ export interface TunnelOptions {
   stripResponseHeaders: ReadonlySet<string>;
   isTrustedPeer: (peer: string) => boolean;
   connectTimeoutMs: number;
+  /** Per-message inspection (off when null): a checker per connection, with the cap settings. */
+  messages?: { checker: (request: FastifyRequest) => (text: string) => MessageDecision; cfg: WebsocketInspectionConfig } | null;
 }
 
 /** Open the tunnel: send the handshake upstream, relay its answer (identifying headers removed), then pipe both ways. */
@@ -68,6 +74,10 @@ export function tunnel(request: FastifyRequest, reply: FastifyReply, opts: Tunne
   const target = new URL(waf.upstream);
   const headers = upstreamRequestHeaders(raw.rawHeaders, { peer: waf.peer, clientIp: waf.clientIp, trustedPeer: opts.isTrustedPeer(waf.peer), requestId: waf.id, preserveHost: opts.preserveHost });
   if (!opts.preserveHost) headers.push('host', target.host);
+  // Inspected messages must arrive uncompressed: no permessage-deflate offer reaches the backend.
+  if (opts.messages) {
+    for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i].toLowerCase() === 'sec-websocket-extensions') headers.splice(i, 2);
+  }
   headers.push('connection', 'Upgrade', 'upgrade', raw.headers.upgrade as string);
 
   return new Promise<void>((resolve, reject) => {
@@ -128,7 +138,28 @@ export function tunnel(request: FastifyRequest, reply: FastifyReply, opts: Tunne
       socket.setNoDelay(true);
       up.setNoDelay(true);
       up.pipe(socket);
-      socket.pipe(up);
+      if (opts.messages) {
+        const check = opts.messages.checker(request);
+        const filter = new ClientFrameFilter({
+          maxBytes: opts.messages.cfg.maxBytes,
+          oversize: opts.messages.cfg.oversize,
+          check,
+          forward: (b) => {
+            if (!up.write(b)) {
+              socket.pause();
+              up.once('drain', () => socket.resume());
+            }
+          },
+          close: (code, reason) => {
+            up.unpipe(socket);
+            up.destroy();
+            socket.end(closeFrame(code, reason));
+          },
+          passed: (bytes) => request.log.info({ part: 'websocket', bytes, maxBytes: opts.messages!.cfg.maxBytes }, 'websocket message over maxBytes forwarded uninspected'),
+        });
+        socket.on('data', (c: Buffer) => filter.push(c));
+        socket.on('end', () => up.end());
+      } else socket.pipe(up);
       const close = () => {
         up.destroy();
         socket.destroy();
@@ -140,4 +171,34 @@ export function tunnel(request: FastifyRequest, reply: FastifyReply, opts: Tunne
     };
     up.on('data', onData);
   });
+}
+
+/** Tunnel to a server of a pool (the balancer picks; a connect failure is counted and another server tried). */
+export async function tunnelPooled(request: FastifyRequest, reply: FastifyReply, opts: TunnelOptions, balancer: Balancer): Promise<void> {
+  const tried = new Set<ServerState>();
+  for (;;) {
+    const s = balancer.pick(tried);
+    if (!s) throw new WafError('WAF_ERR_NO_UPSTREAM', undefined, { site: request.waf.site, route: request.waf.route, tried: tried.size, websocket: true });
+    tried.add(s);
+    request.waf.upstream = s.origin;
+    s.inFlight++;
+    try {
+      await tunnel(request, reply, opts);
+    } catch (err) {
+      s.inFlight--;
+      const cause = (err instanceof WafError ? (err.details as { cause?: unknown } | undefined)?.cause : undefined) ?? '';
+      if (typeof cause === 'string' && CONNECT_ERRORS.has(cause)) {
+        balancer.failure(s);
+        request.log.warn({ code: cause, attempt: tried.size }, 'upstream connect failed (websocket)');
+        continue;
+      }
+      throw err;
+    }
+    balancer.success(s);
+    // A tunnel counts as in flight until the client's socket closes (least-in-flight sees long-lived connections).
+    const socket = request.raw.socket;
+    if (socket.destroyed) s.inFlight--;
+    else socket.once('close', () => s.inFlight--);
+    return;
+  }
 }

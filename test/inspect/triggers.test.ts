@@ -1,0 +1,75 @@
+// The decode cache skips a transform when none of its exact trigger characters is in the value. That is only sound if
+// the transform really leaves such values unchanged: check it over every fixture we have (transform tables, benign
+// traffic, the library's own examples), plus the bits themselves on a small table.
+import t from 'tap';
+import { readdirSync, readFileSync } from 'node:fs';
+import { transforms } from '../../src/inspect/transforms.ts';
+import { exactTriggers, T_B64, T_CMD, T_HEX, T_NONASCII, T_PCT, T_UPPER, T_WS, T_WSX, valueTriggers } from '../../src/inspect/triggers.ts';
+import { readSignatureFiles } from '../../src/signatures/loader.ts';
+
+const values = new Set<string>();
+const cases = JSON.parse(readFileSync(new URL('../fixtures/transforms/cases.json', import.meta.url), 'utf8')) as Record<string, Array<[string, string]>>;
+for (const table of Object.values(cases)) for (const [a, b] of table) values.add(a).add(b);
+const benignDir = new URL('../fixtures/benign/', import.meta.url);
+for (const f of readdirSync(benignDir).filter((f) => f.endsWith('.jsonl'))) {
+  for (const line of readFileSync(new URL(f, benignDir), 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as { uri: string; headers: Array<[string, string]>; body?: string };
+    values.add(r.uri);
+    for (const [, v] of r.headers) values.add(v);
+    if (typeof r.body === 'string') {
+      values.add(r.body);
+      for (const part of r.body.split(/[&=]/)) values.add(part);
+    }
+  }
+}
+for (const s of readSignatureFiles(new URL('../../signatures', import.meta.url).pathname).signatures) {
+  for (const ex of [...s.examples.match, ...s.examples.pass]) {
+    if (typeof ex === 'string') values.add(ex);
+    else {
+      values.add(ex.uri);
+      for (const v of Object.values(ex.headers ?? {})) values.add(v);
+      if (ex.body !== undefined) values.add(ex.body);
+    }
+  }
+}
+// Each value also with its first layer of decodes applied, so decoded forms are covered too.
+for (const v of [...values]) for (const fn of Object.values(transforms)) values.add(fn(v).value);
+
+t.test('a transform leaves every value without its exact trigger characters unchanged', async (t) => {
+  t.ok(values.size > 2000, `enough values (${values.size})`);
+  for (const [name, fn] of Object.entries(transforms)) {
+    const need = exactTriggers(name);
+    let skipped = 0;
+    let wrong = 0;
+    for (const v of values) {
+      if ((valueTriggers(v) & need) !== 0) continue;
+      skipped++;
+      const r = fn(v);
+      if (r.value !== v) {
+        wrong++;
+        if (wrong <= 3) t.fail(`${name} changes ${JSON.stringify(v.slice(0, 80))} though none of its triggers is there`);
+      }
+    }
+    t.equal(wrong, 0, `${name}: ${skipped} values skipped, none changed by the transform`);
+  }
+});
+
+t.test('trigger bits of single values', async (t) => {
+  const table: Array<[string, number, boolean]> = [
+    ['plain words', T_WS, true],
+    ['plain words', T_WSX, false],
+    ['two  spaces', T_WSX, true],
+    ['tab\there', T_WSX, true],
+    ['100%25', T_PCT, true],
+    ['select 0x414243', T_HEX, true],
+    ['ox414243', T_HEX, false],
+    ["c'a't", T_CMD, true],
+    ['Upper', T_UPPER, true],
+    ['lower', T_UPPER, false],
+    ['ＳＥＬＥＣＴ', T_NONASCII, true],
+    ['dW5pb24gc2VsZWN0', T_B64, true],
+    ['not base64!', T_B64, false],
+  ];
+  for (const [v, bit, want] of table) t.equal((valueTriggers(v) & bit) !== 0, want, `${JSON.stringify(v)} ${want ? 'has' : 'lacks'} bit ${bit}`);
+});

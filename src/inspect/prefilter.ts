@@ -2,8 +2,10 @@
 
 import { parseRegex, smallSetChars, type Node } from './regex-ast.ts';
 
-/** Cap on the alternatives a literal set may hold (beyond it, the node gives no usable literal). */
+/** Cap on the strings an exact set may hold (they multiply in sequences). */
 const MAX_SET = 64;
+/** Cap on a required-literal set (a union over alternatives: it only grows the automaton). */
+const MAX_REQ = 512;
 
 interface Info {
   /** The node matches exactly one of these strings (lowercased), or null. */
@@ -86,7 +88,7 @@ function info(n: Node): Info {
         else req = null;
       }
       exact = exact && exact.length <= MAX_SET ? dedupe(exact) : null;
-      req = req && req.length <= MAX_SET ? dedupe(req) : null;
+      req = req && req.length <= MAX_REQ ? dedupe(req) : null;
       return { exact, req };
     }
     case 'seq': {

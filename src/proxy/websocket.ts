@@ -138,6 +138,7 @@ export function tunnel(request: FastifyRequest, reply: FastifyReply, opts: Tunne
       socket.setNoDelay(true);
       up.setNoDelay(true);
       up.pipe(socket);
+      let farewell = false;
       if (opts.messages) {
         const check = opts.messages.checker(request);
         const filter = new ClientFrameFilter({
@@ -151,9 +152,12 @@ export function tunnel(request: FastifyRequest, reply: FastifyReply, opts: Tunne
             }
           },
           close: (code, reason) => {
+            // Our close frame must reach the client before the socket goes: end it (not destroy), bounded.
+            farewell = true;
             up.unpipe(socket);
-            up.destroy();
             socket.end(closeFrame(code, reason));
+            setTimeout(() => socket.destroy(), 5_000).unref();
+            up.destroy();
           },
           passed: (bytes) => request.log.info({ part: 'websocket', bytes, maxBytes: opts.messages!.cfg.maxBytes }, 'websocket message over maxBytes forwarded uninspected'),
         });
@@ -162,7 +166,7 @@ export function tunnel(request: FastifyRequest, reply: FastifyReply, opts: Tunne
       } else socket.pipe(up);
       const close = () => {
         up.destroy();
-        socket.destroy();
+        if (!farewell) socket.destroy();
       };
       up.on('close', close);
       socket.on('close', close);

@@ -31,7 +31,7 @@ export function messageView(text: string): RequestView {
   const t = text.trimStart();
   let targets: Target[];
   let findings: RequestView['findings'] = [];
-  if (t.startsWith('{') || t.startsWith('[')) {
+  if ((t.startsWith('{') || t.startsWith('[')) && isJson(text)) {
     const v = buildRequestView({ method: 'POST', url: '/', httpVersion: '1.1', headers: [['content-type', 'application/json']], body: Buffer.from(text, 'utf8') });
     targets = v.targets.filter((x) => BODY_COLLECTIONS.has(x.collection));
     findings = v.findings;
@@ -49,6 +49,15 @@ export function messageView(text: string): RequestView {
     else byCollection.set(x.collection, [x]);
   }
   return { targets, findings, byCollection };
+}
+
+function isJson(s: string): boolean {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 type Rules = { current(): unknown; modeFor?(site: string): Mode | undefined };

@@ -131,6 +131,7 @@ t.test('message view: text is one args target, JSON leaves are args', async (t) 
   const v = messageView('{"op":"search","q":"abc"}');
   t.ok(v.byCollection.get('args')!.some((x) => x.value === 'abc'));
   t.notOk(v.byCollection.has('path'), 'no request-line targets');
+  t.same(messageView('{not json').byCollection.get('args')!.map((x) => x.value), ['{not json'], 'text that only looks like JSON is text');
 });
 
 t.test('frame filter: holds fragments, forwards control frames at once, caps size', async (t) => {

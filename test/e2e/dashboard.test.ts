@@ -90,7 +90,8 @@ t.test('dashboard end to end in chromium', async (t) => {
   await page.getByLabel('Rule 941100 enabled').uncheck();
   await page.waitForFunction(() => /version/.test(document.querySelector('#rules-status')?.textContent ?? '') && !(document.querySelector('input[aria-label="Rule 941100 enabled"]') as HTMLInputElement)?.checked);
   await page.getByLabel('Rule 942200 paranoia level').selectOption('3');
-  await page.waitForFunction(() => (document.querySelector('select[aria-label="Rule 942200 paranoia level"]') as HTMLSelectElement)?.value === '3');
+  // The select shows 3 as soon as it is picked; wait for the saved answer (status names the rule and the new version).
+  await page.waitForFunction(() => /942200[\s\S]*version/.test(document.querySelector('#rules-status')?.textContent ?? '') && (document.querySelector('select[aria-label="Rule 942200 paranoia level"]') as HTMLSelectElement)?.value === '3');
   const list = (await (await fetch(`${admin}/api/rules`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { rules: Array<{ id: number; enabled: boolean; paranoia: number }> };
   t.match(list.rules.find((r) => r.id === 941100), { enabled: false });
   t.match(list.rules.find((r) => r.id === 942200), { paranoia: 3 });

@@ -61,15 +61,7 @@ export class DecodeCache {
   get(raw: string): DecodedValue {
     let d = this.byValue.get(raw);
     if (d === undefined) {
-      // Sized once to the trie (indexes filled later would make V8 grow the arrays step by step).
-      const n = this.trie.size;
-      const values = new Array<string | undefined>(n).fill(undefined);
-      const bits = new Array<number>(n).fill(0);
-      const eq = new Array<boolean>(n).fill(false);
-      values[0] = raw;
-      bits[0] = valueTriggers(raw);
-      eq[0] = true;
-      d = { values, bits, eq, tested: null };
+      d = { values: [raw], bits: [valueTriggers(raw)], eq: [true], tested: null };
       this.byValue.set(raw, d);
     }
     return d;

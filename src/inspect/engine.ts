@@ -6,7 +6,6 @@
 import { WafError } from '../errors.ts';
 import type { Exclusion, Match, Mode, ParanoiaLevel, RequestInput, Severity, SignatureOverride, SignatureSpec, Target, Verdict } from '../types.ts';
 import { SEVERITY_SCORE } from '../types.ts';
-import { ChainTrie, DecodeCache, type DecodedValue } from './decode-cache.ts';
 import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { compileOperator, type CompiledOperator } from './operators.ts';
 import { literalMatcher } from './matcher-cache.ts';
@@ -14,6 +13,7 @@ import type { LiteralMatcher } from './prefilter.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { transforms, type Transform } from './transforms.ts';
+import { chainTriggers, valueTriggers } from './triggers.ts';
 
 export interface CompileOptions {
   version: number;
@@ -77,6 +77,8 @@ export function compileSignature(spec: SignatureSpec, index = 0): CompiledSignat
 /** One signature inside a plan, for one collection: its key filters plus exclusion-added target removals. */
 interface PlanSig {
   sig: CompiledSignature;
+  /** Index in its transform group (for the group automaton's marks). */
+  local: number;
   hasLiterals: boolean;
   /** Key filters of the include selectors for this collection (empty: the whole collection). */
   keys: Selector[];
@@ -86,8 +88,14 @@ interface PlanSig {
 
 /** Signatures sharing one transform chain. */
 interface Group {
-  /** The chain's node in the ruleset's chain trie. */
-  node: number;
+  chain: Transform[];
+  /** Cache keys of each prefix of the chain (`a`, `a,b`, `a,b,c`). */
+  prefixKeys: string[];
+  /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
+  triggers: number;
+  /** Automaton over the literals of the group's signatures (for values the chain changes). */
+  matcher: LiteralMatcher | null;
+  hit: Uint8Array;
 }
 
 /** The signatures of one group that select one collection. */
@@ -172,7 +180,7 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else list.push(v);
 }
 
-function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: CompiledExclusion[], trie: ChainTrie): Plan {
+function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: CompiledExclusion[]): Plan {
   const byChain = new Map<string, Array<{ sig: CompiledSignature; removed: Selector[] }>>();
   for (const sig of sigs) {
     if (sig.spec.paranoia > paranoia) continue;
@@ -188,9 +196,18 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   const perCollection = new Map<string, Array<{ ps: PlanSig; group: Group }>>();
   const rawLiterals = new Map<string, Map<number, string[]>>();
   for (const members of byChain.values()) {
-    const group: Group = { node: trie.add(members[0].sig.chainNames) };
-    for (const { sig, removed } of members) {
+    const names = members[0].sig.chainNames;
+    const literalEntries: Array<{ owner: number; literals: string[] }> = [];
+    const group: Group = {
+      chain: members[0].sig.chain,
+      prefixKeys: names.map((_, k) => names.slice(0, k + 1).join(',')),
+      triggers: chainTriggers(names),
+      matcher: null,
+      hit: new Uint8Array(members.length),
+    };
+    members.forEach(({ sig, removed }, local) => {
       const lits = sig.op.literals;
+      if (lits !== null) literalEntries.push({ owner: local, literals: lits });
       const selectors = new Map<string, Selector[]>();
       const whole = new Set<string>();
       for (const sel of sig.include) {
@@ -198,7 +215,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
         push(selectors, sel.collection, sel);
       }
       for (const [coll, sels] of selectors) {
-        const ps: PlanSig = { sig, hasLiterals: lits !== null, keys: whole.has(coll) ? [] : sels, removed };
+        const ps: PlanSig = { sig, local, hasLiterals: lits !== null, keys: whole.has(coll) ? [] : sels, removed };
         push(perCollection, coll, { ps, group });
         if (lits !== null) {
           let raw = rawLiterals.get(coll);
@@ -206,7 +223,8 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
           raw.set(sig.index, lits);
         }
       }
-    }
+    });
+    group.matcher = literalEntries.length > 0 ? literalMatcher(literalEntries) : null;
   }
   const collections: CollectionPlan[] = [];
   for (const [collection, list] of perCollection) {
@@ -229,6 +247,30 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     });
   }
   return { collections };
+}
+
+/**
+ * The value of a target after a transform chain, computed once per distinct raw value and chain prefix per request
+ * (the same value often appears as `args`, `args_post` and `json`).
+ */
+function transformed(cache: Map<string, Map<string, string>>, t: Target, g: Group): string {
+  const n = g.chain.length;
+  if (n === 0) return t.value;
+  let m = cache.get(t.value);
+  if (m === undefined) cache.set(t.value, (m = new Map()));
+  const full = m.get(g.prefixKeys[n - 1]);
+  if (full !== undefined) return full;
+  let v = t.value;
+  let start = 0;
+  for (let k = n - 2; k >= 0; k--) {
+    const c = m.get(g.prefixKeys[k]);
+    if (c !== undefined) { v = c; start = k + 1; break; }
+  }
+  for (let k = start; k < n; k++) {
+    v = g.chain[k](v).value;
+    m.set(g.prefixKeys[k], v);
+  }
+  return v;
 }
 
 function countTargets(view: RequestView, coll: string): Target[] {
@@ -274,11 +316,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   if (problems.length > 0) throw new WafError('WAF_ERR_SIGNATURE_INVALID', problems.join('\n'), problems);
 
   const plans = new Map<string, Plan>();
-  const trie = new ChainTrie();
-  for (const sig of compiled) trie.add(sig.chainNames);
-  // Scratch buffers reused by every request (inspection is synchronous); cleared after use.
   const rawHitBuf = new Uint8Array(compiled.length);
-  const matchedBuf = new Uint8Array(compiled.length);
   const limits = opts.limits;
   const version = opts.version;
 
@@ -294,7 +332,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     let plan = plans.get(key);
     if (plan === undefined) {
       if (plans.size >= MAX_PLANS) plans.clear();
-      plan = buildPlan(compiled, paranoia, active, trie);
+      plan = buildPlan(compiled, paranoia, active);
       plans.set(key, plan);
     }
     return plan;
@@ -306,26 +344,22 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     if (ctx.mode === 'off') return { action: 'allow', score: 0, matches: [], findings: [], ...base };
     const path = ctx.path ?? view.byCollection.get('path')?.[0]?.value ?? '/';
     const plan = planFor(paranoia, ctx.site, path, ctx.clientIp);
-    // Cleared up front rather than after use, so a request that throws half-way cannot leave marks behind.
-    const matched = matchedBuf;
-    matched.fill(0);
+    const matched = new Uint8Array(compiled.length);
     const rawHit = rawHitBuf;
-    rawHit.fill(0);
     const rawMarked: number[] = [];
-    const scanBuf: string[] = [];
-    const cache = new DecodeCache(trie);
+    const cache = new Map<string, Map<string, string>>();
+    // Values a signature already tested without a match in this request (same value under another target name).
+    const tested = new Map<string, Set<number>>();
     const matches: Match[] = [];
     let score = 0;
-    // `d` is the target's raw value in the cache: a signature tested on it without a match (under another target
-    // name, e.g. `args` and `json`) is not tested again.
-    const test = (ps: PlanSig, t: Target, d: DecodedValue, v: string): void => {
+    const test = (ps: PlanSig, t: Target, v: string): void => {
       const sig = ps.sig;
-      const tested = d.tested;
-      if (tested !== null && tested.includes(sig.index)) return;
+      let seen = tested.get(v);
+      if (seen !== undefined && seen.has(sig.index)) return;
       const m = sig.op.test(v);
       if (m === null) {
-        if (tested === null) d.tested = [sig.index];
-        else tested.push(sig.index);
+        if (seen === undefined) tested.set(v, (seen = new Set()));
+        seen.add(sig.index);
         return;
       }
       matched[sig.index] = 1;
@@ -342,49 +376,54 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (targets === undefined) continue;
       for (const t of targets) {
         const entries = (cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined) ?? cp.whole;
-        const d = cache.get(t.value);
-        // Signatures without literals run on their chain's value; for the others, collect the distinct values their
-        // chains give (a value equal to the raw one up to ASCII case counts as the raw one), to scan each once.
-        let nScan = 0;
+        const bits = valueTriggers(t.value);
+        let rawWanted = false;
         for (const e of entries) {
-          const node = e.group.node;
-          if (e.always.length > 0) {
+          const g = e.group;
+          if ((bits & g.triggers) !== 0) {
+            // The chain changes this value: scan the group's own automaton over the transformed value.
             let v: string | null = null;
             for (const ps of e.always) {
               if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
-              v ??= cache.value(d, node);
-              test(ps, t, d, v);
+              v ??= transformed(cache, t, g);
+              test(ps, t, v);
             }
+            let scanned = false;
+            for (const ps of e.lit) {
+              if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
+              v ??= transformed(cache, t, g);
+              if (!scanned) {
+                (g.matcher as LiteralMatcher).scan(v, g.hit);
+                scanned = true;
+              }
+              if (g.hit[ps.local] !== 0) test(ps, t, v);
+            }
+            if (scanned) g.hit.fill(0);
+            continue;
           }
-          if (e.lit.length > 0) {
-            const v = cache.value(d, node);
-            const s = d.eq[node] ? t.value : v;
-            let k = 0;
-            while (k < nScan && scanBuf[k] !== s) k++;
-            if (k === nScan) scanBuf[nScan++] = s;
+          // The chain leaves the value as it is (up to ASCII case): one raw scan below serves every such chain.
+          if (e.lit.length > 0) rawWanted = true;
+          if (e.always.length === 0) continue;
+          let v: string | null = null;
+          for (const ps of e.always) {
+            if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
+            v ??= transformed(cache, t, g);
+            test(ps, t, v);
           }
         }
-        if (nScan > 0 && cp.raw !== null) {
+        if (rawWanted && cp.raw !== null && cp.raw.scan(t.value, rawHit, rawMarked) > 0) {
           const index = cp.hits.get(entries) as HitIndex;
-          for (let k = 0; k < nScan; k++) {
-            const s = scanBuf[k];
-            if (cp.raw.scan(s, rawHit, rawMarked) === 0) continue;
-            for (const i of rawMarked) {
-              rawHit[i] = 0;
-              const h = index.get(i);
-              if (h === undefined || matched[i] !== 0) continue;
-              const node = h.entry.group.node;
-              const v = d.values[node] as string;
-              // The literal occurs in this value; test only the signatures whose chain gives this value.
-              if ((d.eq[node] ? t.value : v) !== s || !notRemoved(h.ps, t)) continue;
-              test(h.ps, t, d, v);
-            }
-            rawMarked.length = 0;
+          for (const i of rawMarked) {
+            rawHit[i] = 0;
+            const h = index.get(i);
+            if (h === undefined || matched[i] !== 0 || (bits & h.entry.group.triggers) !== 0 || !notRemoved(h.ps, t)) continue;
+            test(h.ps, t, transformed(cache, t, h.entry.group));
           }
+          rawMarked.length = 0;
         }
         for (const { ps, group } of cp.regexKeyed) {
           if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
-          test(ps, t, d, cache.value(d, group.node));
+          test(ps, t, transformed(cache, t, group));
         }
       }
     }

@@ -36,7 +36,7 @@ const BITS: Record<string, number> = {
   normalize_path: T_PATH,
 };
 
-/** The trigger bits of a chain (T_ALL when a transform is unknown here). */
+/** The trigger bits of a chain, up to ASCII case (T_ALL when a transform is unknown here). */
 export function chainTriggers(names: readonly string[]): number {
   let bits = 0;
   for (const n of names) {
@@ -49,29 +49,34 @@ export function chainTriggers(names: readonly string[]): number {
 
 const B64_LIKE = /^\s*[A-Za-z0-9+/_-]{8,}={0,2}\s*$/;
 
+/** Bits of each ASCII character on its own (the pairs: double space, `0x`, are handled in the loop). */
+const ASCII_BITS = (() => {
+  const t = new Uint16Array(128);
+  const set = (chars: string, b: number) => { for (const ch of chars) t[ch.charCodeAt(0)] |= b; };
+  set('%', T_PCT);
+  set('&', T_AMP);
+  set('\\', T_BSL | T_HEX | T_PATH);
+  t[0] |= T_NUL;
+  set(' \t\n\v\f\r', T_WS);
+  set('\t\n\v\f\r', T_WSX);
+  set('/', T_COMMENT | T_PATH);
+  set('-#', T_COMMENT);
+  set('"\'^,;$', T_CMD);
+  return t;
+})();
+
 /** The trigger bits present in a value (one pass). */
 export function valueTriggers(v: string): number {
   let bits = 0;
-  let prevSpace = false;
-  for (let i = 0; i < v.length; i++) {
+  const n = v.length;
+  for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (c >= 128) { bits |= T_NONASCII; prevSpace = false; continue; }
-    switch (c) {
-      case 37: bits |= T_PCT; break;
-      case 38: bits |= T_AMP; break;
-      case 92: bits |= T_BSL | T_HEX | T_PATH; break;
-      case 0: bits |= T_NUL; break;
-      case 32: bits |= T_WS; if (prevSpace) bits |= T_WSX; prevSpace = true; continue;
-      case 9: case 10: case 11: case 12: case 13: bits |= T_WS | T_WSX; break;
-      case 47: bits |= T_COMMENT | T_PATH; break;
-      case 45: case 35: bits |= T_COMMENT; break;
-      case 48: { const n = v.charCodeAt(i + 1); if (n === 120 || n === 88) bits |= T_HEX; break; }
-      case 34: case 39: case 94: case 44: case 59: case 36: bits |= T_CMD; break;
-      default: break;
-    }
-    prevSpace = false;
+    if (c >= 128) { bits |= T_NONASCII; continue; }
+    bits |= ASCII_BITS[c];
+    if (c === 32) { if (i + 1 < n && v.charCodeAt(i + 1) === 32) bits |= T_WSX; }
+    else if (c === 48) { const x = v.charCodeAt(i + 1); if (x === 120 || x === 88) bits |= T_HEX; }
   }
   if (v.charCodeAt(0) === 46) bits |= T_PATH;
-  if (v.length >= 8 && B64_LIKE.test(v)) bits |= T_B64;
+  if (n >= 8 && B64_LIKE.test(v)) bits |= T_B64;
   return bits;
 }

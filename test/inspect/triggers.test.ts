@@ -1,10 +1,11 @@
-// The decode cache skips a transform when none of its exact trigger characters is in the value. That is only sound if
-// the transform really leaves such values unchanged: check it over every fixture we have (transform tables, benign
-// traffic, the library's own examples), plus the bits themselves on a small table.
+// The engine reuses one literal scan of the raw value for every transform chain whose trigger characters are absent
+// from it. That is only sound if the transform really leaves such values unchanged up to ASCII case (the scan folds
+// ASCII case): check it over every fixture we have (transform tables, benign traffic, the library's own examples),
+// plus the bits themselves on a small table.
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { transforms } from '../../src/inspect/transforms.ts';
-import { exactTriggers, T_B64, T_CMD, T_HEX, T_NONASCII, T_PCT, T_UPPER, T_WS, T_WSX, valueTriggers } from '../../src/inspect/triggers.ts';
+import { chainTriggers, T_B64, T_CMD, T_HEX, T_NONASCII, T_PCT, T_WS, T_WSX, valueTriggers } from '../../src/inspect/triggers.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';
 
 const values = new Set<string>();
@@ -36,17 +37,17 @@ for (const s of readSignatureFiles(new URL('../../signatures', import.meta.url).
 // Each value also with its first layer of decodes applied, so decoded forms are covered too.
 for (const v of [...values]) for (const fn of Object.values(transforms)) values.add(fn(v).value);
 
-t.test('a transform leaves every value without its exact trigger characters unchanged', async (t) => {
+t.test('a transform leaves every value without its trigger characters unchanged, up to ASCII case', async (t) => {
   t.ok(values.size > 2000, `enough values (${values.size})`);
   for (const [name, fn] of Object.entries(transforms)) {
-    const need = exactTriggers(name);
+    const need = chainTriggers([name]);
     let skipped = 0;
     let wrong = 0;
     for (const v of values) {
       if ((valueTriggers(v) & need) !== 0) continue;
       skipped++;
       const r = fn(v);
-      if (r.value !== v) {
+      if (r.value.toLowerCase() !== v.toLowerCase()) {
         wrong++;
         if (wrong <= 3) t.fail(`${name} changes ${JSON.stringify(v.slice(0, 80))} though none of its triggers is there`);
       }
@@ -65,8 +66,6 @@ t.test('trigger bits of single values', async (t) => {
     ['select 0x414243', T_HEX, true],
     ['ox414243', T_HEX, false],
     ["c'a't", T_CMD, true],
-    ['Upper', T_UPPER, true],
-    ['lower', T_UPPER, false],
     ['ＳＥＬＥＣＴ', T_NONASCII, true],
     ['dW5pb24gc2VsZWN0', T_B64, true],
     ['not base64!', T_B64, false],

@@ -4,19 +4,16 @@
 // they are noisy: compare the ratios of one run rather than absolute numbers across runs.
 import { fileURLToPath } from 'node:url';
 
-// tsx turns source maps on; with them every exception thrown inside a transform costs a source-mapped stack. The
-// built proxy (dist/) runs without them, so measure that way.
-process.setSourceMapsEnabled(false);
-import { compileRuleset, type CompiledRuleset } from '../src/inspect/engine.ts';
-import { checkSignature, readSignatureFiles } from '../src/signatures/loader.ts';
-import type { ParanoiaLevel, RequestInput, SignatureSpec } from '../src/types.ts';
+// It runs the built engine (dist/, what `bulwark start` runs): `npm run bench` builds first.
+import { compileRuleset } from '../dist/inspect/engine.js';
+import { checkSignature, readSignatureFiles } from '../dist/signatures/loader.js';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, d: number) => {
+const opt = (name, d) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : d;
 };
-const pl = opt('pl', 1) as ParanoiaLevel;
+const pl = opt('pl', 1);
 const reps = opt('reps', 7);
 const quick = argv.includes('--quick');
 
@@ -24,26 +21,26 @@ const dir = fileURLToPath(new URL('../signatures', import.meta.url));
 const library = readSignatureFiles(dir).signatures.filter((s) => checkSignature(s).length === 0);
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
-const H = (extra: Array<[string, string]> = []): Array<[string, string]> => [
+const H = (extra = []) => [
   ['Host', 'shop.example.com'], ['User-Agent', UA], ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'],
   ['Accept-Language', 'en-US,en;q=0.5'], ['Accept-Encoding', 'gzip, deflate, br'], ['Referer', 'https://shop.example.com/products'],
   ['Cookie', 'sessionid=k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8; csrftoken=Zx8Cv7Bn6Mm5Ll4Kk3Jj2Hh1Gg0Ff9Dd8Ss7Aa6'], ...extra,
 ];
-const req = (method: string, url: string, body: string | null, ct?: string): RequestInput => {
+const req = (method, url, body, ct) => {
   const b = body === null ? null : Buffer.from(body);
   return { method, url, httpVersion: '1.1', headers: H(b ? [['Content-Type', ct ?? 'application/x-www-form-urlencoded'], ['Content-Length', String(b.length)]] : []), body: b };
 };
 
 const words = 'the quick brown fox jumps over a lazy dog while our team selects the best union of ideas for your order today'.split(' ');
-const prose = (n: number) => { let s = ''; let i = 0; while (s.length < n) s += words[i++ % words.length] + ' '; return s.slice(0, n); };
+const prose = (n) => { let s = ''; let i = 0; while (s.length < n) s += words[i++ % words.length] + ' '; return s.slice(0, n); };
 const form2k = (() => {
   const fields = ['csrfmiddlewaretoken=Zx8Cv7Bn6Mm5Ll4Kk3Jj2Hh1Gg0Ff9Dd8Ss7Aa6', 'first_name=Anne', "last_name=O'Brien", 'email=anne%40example.com', 'phone=%2B44+20+7946+0958', 'street=221B+Baker+Street', 'city=London', 'zip=NW1+6XE', 'country=GB', 'newsletter=on'];
   let body = fields.join('&') + '&comment=';
   body += encodeURIComponent(prose(2048 - body.length)).slice(0, 2048 - body.length);
   return body;
 })();
-const jsonDoc = (bytes: number) => {
-  const items: unknown[] = [];
+const jsonDoc = (bytes) => {
+  const items = [];
   let size = 0;
   for (let i = 0; size < bytes; i++) {
     const item = { id: i, sku: `SKU-${100000 + i}`, name: `Item ${i} ${words[i % words.length]}`, price: (i * 3.7).toFixed(2), tags: ['new', words[(i * 7) % words.length]], note: prose(60 + (i % 40)), active: i % 3 !== 0 };
@@ -53,7 +50,7 @@ const jsonDoc = (bytes: number) => {
   return JSON.stringify({ order: { customer: 'Anne', items } });
 };
 
-const cases: Array<[string, RequestInput]> = [
+const cases = [
   ['GET, 5 query args', req('GET', '/products/search?q=blue+running+shoes&category=sport&page=2&sort=price_asc&size=42', null)],
   ['POST 2 KB form', req('POST', '/checkout/address/', form2k)],
   ['POST 10 KB JSON', req('POST', '/api/orders', jsonDoc(10 * 1024), 'application/json')],
@@ -63,14 +60,14 @@ const cases: Array<[string, RequestInput]> = [
 ];
 if (!quick) cases.push(['POST 1 MB JSON', req('POST', '/api/import', jsonDoc(1024 * 1024), 'application/json')]);
 
-function scaled(k: number): SignatureSpec[] {
-  const out: SignatureSpec[] = [];
+function scaled(k) {
+  const out = [];
   for (let c = 0; c < k; c++) for (const s of library) out.push(c === 0 ? s : { ...s, id: s.id + c * 1_000_000 });
   return out;
 }
 
-function measure(rs: CompiledRuleset, input: RequestInput): { best: number; cpu: number } {
-  const ctx = { paranoia: pl, threshold: 5, mode: 'block' } as const;
+function measure(rs, input) {
+  const ctx = { paranoia: pl, threshold: 5, mode: 'block' } ;
   const t0 = performance.now();
   rs.inspect(input, ctx);
   const once = performance.now() - t0;
@@ -89,10 +86,10 @@ function measure(rs: CompiledRuleset, input: RequestInput): { best: number; cpu:
   return { best: best * 1000, cpu: (c.user + c.system) / total };
 }
 
-const fmt = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
+const fmt = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
 console.log(`engine bench: ${library.length} signatures, PL${pl}, best of ${reps} batches (wall) / CPU per request`);
 const sizes = quick ? [1] : [1, 2, 4];
-const results = new Map<string, number[]>();
+const results = new Map();
 for (const k of sizes) {
   const rs = compileRuleset(scaled(k), { version: 1 });
   console.log(`\nlibrary ×${k} (${library.length * k} signatures)`);
@@ -101,7 +98,7 @@ for (const k of sizes) {
   for (const end = performance.now() + 1000; performance.now() < end; ) for (const [, input] of cases) if (input.body === null || input.body.length < 100_000) rs.inspect(input, warmCtx);
   for (const [name, input] of cases) {
     const m = measure(rs, input);
-    (results.get(name) ?? results.set(name, []).get(name)!).push(m.best);
+    (results.get(name) ?? results.set(name, []).get(name)).push(m.best);
     console.log(`  ${name.padEnd(26)} ${fmt(m.best).padStart(10)}   cpu ${fmt(m.cpu).padStart(10)}`);
   }
 }

@@ -95,7 +95,7 @@ export async function compileRulesetAsync(specs: SignatureSpec[], opts: AsyncCom
   const held: LiteralMatcher[] = []; // strong references until the real plans hold them
   for (const entries of missing) {
     await slicer.step();
-    held.push(buildMatcher(entries));
+    held.push(await buildMatcher(entries, () => slicer.step()));
   }
   // 4. The real plans (every automaton is found built).
   for (const ctx of contexts) {

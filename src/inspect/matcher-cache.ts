@@ -5,7 +5,7 @@
  * The async compile (compile-async.ts) also uses `collecting` to learn which automata a plan will need, and builds
  * them one per event-loop turn before the plan is built for real.
  */
-import { LiteralMatcher } from './prefilter.ts';
+import { LiteralMatcher, matcherSteps } from './prefilter.ts';
 
 export type MatcherEntries = Array<{ owner: number; literals: readonly string[] }>;
 
@@ -53,7 +53,20 @@ export function collectMissing(fn: () => void): MatcherEntries[] {
   }
 }
 
-/** Build one automaton into the cache; the caller keeps the returned reference until its plans hold it. */
-export function buildMatcher(entries: MatcherEntries): LiteralMatcher {
-  return literalMatcher(entries);
+/**
+ * Build one automaton into the cache in resumable steps, awaiting `pause()` between them (it decides whether to give
+ * the event loop a turn); the caller keeps the returned reference until its plans hold it.
+ */
+export async function buildMatcher(entries: MatcherEntries, pause: () => Promise<void>): Promise<LiteralMatcher> {
+  const key = matcherKey(entries);
+  const have = cache.get(key)?.deref();
+  if (have !== undefined) return have;
+  const steps = matcherSteps(entries);
+  let r = steps.next();
+  while (!r.done) {
+    await pause();
+    r = steps.next();
+  }
+  // Another caller may have built the same automaton meanwhile: share that one.
+  return cache.get(key)?.deref() ?? remember(key, new LiteralMatcher(entries, r.value));
 }

@@ -149,6 +149,87 @@ export function asciiLiterals(phrases: readonly string[]): string[] | null {
   return dedupe(out);
 }
 
+/** The tables of a built automaton. */
+export interface MatcherTables {
+  delta: Int32Array;
+  out: Array<Int32Array | null>;
+  owners: number;
+}
+
+/** States (or literals) handled between two yields of `matcherSteps`: well under a millisecond of work. */
+const STEP_STATES = 256;
+
+/**
+ * The automaton's construction as resumable steps: it yields every few hundred states, so a caller that must not
+ * block (the hot-reload compile) can give the event loop a turn between steps; the return value is the tables.
+ */
+export function* matcherSteps(entries: Array<{ owner: number; literals: readonly string[] }>): Generator<void, MatcherTables> {
+  // The trie is built straight into the transition table (0 = no edge yet: the root is nobody's child).
+  let delta = new Int32Array(128 * 64);
+  const own: Array<number[] | null> = [null];
+  let n = 1;
+  let owners = 0;
+  let work = 0;
+  for (const { owner, literals } of entries) {
+    owners = Math.max(owners, owner + 1);
+    next: for (const lit of literals) {
+      if (++work % STEP_STATES === 0) yield;
+      let s = 0;
+      for (let k = 0; k < lit.length; k++) {
+        const c = lit.charCodeAt(k);
+        if (c >= 128) continue next; // `scan` restarts at non-ASCII: such a literal can never be found
+        let nx = delta[s * 128 + c];
+        if (nx === 0) {
+          if ((n + 1) * 128 > delta.length) {
+            const grown = new Int32Array(delta.length * 2);
+            grown.set(delta);
+            delta = grown;
+          }
+          nx = n++;
+          own.push(null);
+          delta[s * 128 + c] = nx;
+        }
+        s = nx;
+      }
+      const list = own[s];
+      if (list === null) own[s] = [owner];
+      else if (!list.includes(owner)) list.push(owner);
+    }
+  }
+  if (delta.length > n * 128) delta = delta.slice(0, n * 128);
+  const fail = new Int32Array(n);
+  const order = new Int32Array(n);
+  let tail = 0;
+  for (let c = 0; c < 128; c++) if (delta[c] !== 0) order[tail++] = delta[c];
+  // Breadth first: a missing edge of a state is its failure state's (already complete) edge.
+  for (let q = 0; q < tail; q++) {
+    if ((q + 1) % STEP_STATES === 0) yield;
+    const s = order[q];
+    const f = fail[s];
+    const inherited = own[f];
+    if (inherited !== null) {
+      const mine = own[s];
+      own[s] = mine === null ? inherited : [...new Set([...mine, ...inherited])];
+    }
+    const row = s * 128;
+    const frow = f * 128;
+    for (let c = 0; c < 128; c++) {
+      const nx = delta[row + c];
+      if (nx !== 0) {
+        fail[nx] = delta[frow + c];
+        order[tail++] = nx;
+      } else delta[row + c] = delta[frow + c];
+    }
+  }
+  const out: Array<Int32Array | null> = new Array(n);
+  for (let i = 0; i < n; i++) {
+    if ((i + 1) % (STEP_STATES * 16) === 0) yield;
+    const list = own[i];
+    out[i] = list === null ? null : Int32Array.from(list);
+  }
+  return { delta, out, owners };
+}
+
 /**
  * One Aho-Corasick automaton over the literals of many owners (signatures), folding ASCII case.
  * `scan` marks every owner one of whose literals occurs in the value, in one pass over it.
@@ -160,64 +241,18 @@ export class LiteralMatcher {
   private readonly out: Array<Int32Array | null>;
   readonly owners: number;
 
-  constructor(entries: Array<{ owner: number; literals: readonly string[] }>) {
-    // The trie is built straight into the transition table (0 = no edge yet: the root is nobody's child).
-    let delta = new Int32Array(128 * 64);
-    const own: Array<number[] | null> = [null];
-    let n = 1;
-    let owners = 0;
-    for (const { owner, literals } of entries) {
-      owners = Math.max(owners, owner + 1);
-      next: for (const lit of literals) {
-        let s = 0;
-        for (let k = 0; k < lit.length; k++) {
-          const c = lit.charCodeAt(k);
-          if (c >= 128) continue next; // `scan` restarts at non-ASCII: such a literal can never be found
-          let nx = delta[s * 128 + c];
-          if (nx === 0) {
-            if ((n + 1) * 128 > delta.length) {
-              const grown = new Int32Array(delta.length * 2);
-              grown.set(delta);
-              delta = grown;
-            }
-            nx = n++;
-            own.push(null);
-            delta[s * 128 + c] = nx;
-          }
-          s = nx;
-        }
-        const list = own[s];
-        if (list === null) own[s] = [owner];
-        else if (!list.includes(owner)) list.push(owner);
-      }
+  /** Built at once from `entries`, or from the tables `matcherSteps(entries)` returned. */
+  constructor(entries: Array<{ owner: number; literals: readonly string[] }>, tables?: MatcherTables) {
+    let t = tables;
+    if (t === undefined) {
+      const steps = matcherSteps(entries);
+      let r = steps.next();
+      while (!r.done) r = steps.next();
+      t = r.value;
     }
-    this.owners = owners;
-    if (delta.length > n * 128) delta = delta.slice(0, n * 128);
-    const fail = new Int32Array(n);
-    const order = new Int32Array(n);
-    let tail = 0;
-    for (let c = 0; c < 128; c++) if (delta[c] !== 0) order[tail++] = delta[c];
-    // Breadth first: a missing edge of a state is its failure state's (already complete) edge.
-    for (let q = 0; q < tail; q++) {
-      const s = order[q];
-      const f = fail[s];
-      const inherited = own[f];
-      if (inherited !== null) {
-        const mine = own[s];
-        own[s] = mine === null ? inherited : [...new Set([...mine, ...inherited])];
-      }
-      const row = s * 128;
-      const frow = f * 128;
-      for (let c = 0; c < 128; c++) {
-        const nx = delta[row + c];
-        if (nx !== 0) {
-          fail[nx] = delta[frow + c];
-          order[tail++] = nx;
-        } else delta[row + c] = delta[frow + c];
-      }
-    }
-    this.delta = delta;
-    this.out = own.map((list) => (list === null ? null : Int32Array.from(list)));
+    this.delta = t.delta;
+    this.out = t.out;
+    this.owners = t.owners;
   }
 
   /**

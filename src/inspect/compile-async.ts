@@ -4,6 +4,7 @@
  *
  * - Signatures are compiled once per distinct compile-relevant text (operator, pattern, targets, transforms,
  *   severity) and reused by later versions; a version that changes one override or one pattern recompiles only that.
+ *   Each new operator is run twice on a probe, so V8 compiles its regex here rather than on the first requests.
  * - The literal automata of the plans (the costly part: tens of ms each on a full library) are built one per slice
  *   before the swap, shared with any live plan that needs the same one (matcher-cache.ts), and the plans of the given
  *   warm-up contexts are built too, so the first request after a swap does not pay for them.
@@ -39,14 +40,24 @@ function compileKey(spec: SignatureSpec): string {
  * operator, selectors and transforms, with its own spec (id, name, paranoia, tags) and index.
  */
 export function compileSignatureCached(spec: SignatureSpec, index: number): CompiledSignature {
+  return compileCached(spec, index).sig;
+}
+
+function compileCached(spec: SignatureSpec, index: number): { sig: CompiledSignature; fresh: boolean } {
   const key = compileKey(spec);
   const hit = signatureCache.get(key);
-  if (hit !== undefined) return { ...hit, spec, index };
+  if (hit !== undefined) return { sig: { ...hit, spec, index }, fresh: false };
   const sig = compileSignature(spec, index); // throws for a bad signature: nothing cached
   if (signatureCache.size >= MAX_CACHED) signatureCache.clear();
   signatureCache.set(key, sig);
-  return sig;
+  return { sig, fresh: true };
 }
+
+/**
+ * V8 compiles a regex on its first run (to bytecode) and again on its second (to machine code): tens of ms for our
+ * largest patterns. Two runs here, each in its own slice, keep that work off the first requests after a swap.
+ */
+const WARM_PROBE = 'bulwark warm-up probe: a=1&b=2';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -75,12 +86,20 @@ export async function compileRulesetAsync(specs: SignatureSpec[], opts: AsyncCom
     const o = compileOpts.overrides?.[raw.id];
     if (o?.enabled === false) continue;
     const spec = o ? { ...raw, paranoia: o.paranoia ?? raw.paranoia, severity: o.severity ?? raw.severity } : raw;
+    let fresh: CompiledSignature | null = null;
     try {
-      compileSignatureCached(spec, 0);
+      const c = compileCached(spec, 0);
+      if (c.fresh) fresh = c.sig;
     } catch {
       // compileRuleset names it with the others.
     }
     await slicer.step();
+    if (fresh !== null) {
+      for (let run = 0; run < 2; run++) {
+        fresh.op.test(WARM_PROBE);
+        await slicer.step();
+      }
+    }
   }
   // 2. Assemble (cheap now: every signature is cached); throws like compileRuleset.
   const options: CompileOptions = { ...compileOpts, compileSignature: compileSignatureCached };

@@ -151,7 +151,11 @@ export function asciiLiterals(phrases: readonly string[]): string[] | null {
 
 /** The tables of a built automaton. */
 export interface MatcherTables {
+  /** delta[state * width + cls[c]]: the next state. */
   delta: Int32Array;
+  /** Character class of each ASCII code (ASCII case folded; 0: a character no literal holds). */
+  cls: Uint8Array;
+  width: number;
   out: Array<Int32Array | null>;
   owners: number;
 }
@@ -159,48 +163,69 @@ export interface MatcherTables {
 /** States (or literals) handled between two yields of `matcherSteps`: well under a millisecond of work. */
 const STEP_STATES = 256;
 
+/** The ASCII literals (lowercased) of the entries, with their owner; literals with other characters are dropped. */
+function asciiEntries(entries: Array<{ owner: number; literals: readonly string[] }>): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const { owner, literals } of entries) for (const lit of literals) if (isAscii(lit)) out.push([lit.toLowerCase(), owner]);
+  return out;
+}
+
 /**
  * The automaton's construction as resumable steps: it yields every few hundred states, so a caller that must not
  * block (the hot-reload compile) can give the event loop a turn between steps; the return value is the tables.
+ * The transition table is allocated once at its exact size (states are counted on the sorted literals) over a
+ * compressed alphabet (only the characters the literals use), so a large automaton costs a few MB, not tens.
  */
 export function* matcherSteps(entries: Array<{ owner: number; literals: readonly string[] }>): Generator<void, MatcherTables> {
-  // The trie is built straight into the transition table (0 = no edge yet: the root is nobody's child).
-  let delta = new Int32Array(128 * 64);
-  const own: Array<number[] | null> = [null];
-  let n = 1;
   let owners = 0;
-  let work = 0;
-  for (const { owner, literals } of entries) {
-    owners = Math.max(owners, owner + 1);
-    next: for (const lit of literals) {
-      if (++work % STEP_STATES === 0) yield;
-      let s = 0;
-      for (let k = 0; k < lit.length; k++) {
-        const c = lit.charCodeAt(k);
-        if (c >= 128) continue next; // `scan` restarts at non-ASCII: such a literal can never be found
-        let nx = delta[s * 128 + c];
-        if (nx === 0) {
-          if ((n + 1) * 128 > delta.length) {
-            const grown = new Int32Array(delta.length * 2);
-            grown.set(delta);
-            delta = grown;
-          }
-          nx = n++;
-          own.push(null);
-          delta[s * 128 + c] = nx;
-        }
-        s = nx;
+  for (const e of entries) owners = Math.max(owners, e.owner + 1);
+  const lits = asciiEntries(entries);
+  lits.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  yield;
+  // Alphabet: a class per character used (upper and lower case share one), 0 for every other character.
+  const cls = new Uint8Array(128);
+  let width = 1;
+  // States: in sorted order, each literal adds the characters past its common prefix with the previous one.
+  let n = 1;
+  let prev = '';
+  for (const [lit] of lits) {
+    let common = 0;
+    while (common < lit.length && common < prev.length && lit.charCodeAt(common) === prev.charCodeAt(common)) common++;
+    n += lit.length - common;
+    prev = lit;
+    for (let k = 0; k < lit.length; k++) {
+      const c = lit.charCodeAt(k);
+      if (cls[c] === 0) {
+        cls[c] = width;
+        if (c >= 97 && c <= 122) cls[c - 32] = width;
+        else if (c >= 65 && c <= 90) cls[c + 32] = width;
+        width++;
       }
-      const list = own[s];
-      if (list === null) own[s] = [owner];
-      else if (!list.includes(owner)) list.push(owner);
     }
   }
-  if (delta.length > n * 128) delta = delta.slice(0, n * 128);
+  yield;
+  // The trie, built straight into the transition table (0 = no edge yet: the root is nobody's child).
+  const delta = new Int32Array(n * width);
+  const own: Array<number[] | null> = new Array(n).fill(null);
+  let next = 1;
+  let work = 0;
+  for (const [lit, owner] of lits) {
+    if (++work % STEP_STATES === 0) yield;
+    let s = 0;
+    for (let k = 0; k < lit.length; k++) {
+      const at = s * width + cls[lit.charCodeAt(k)];
+      let nx = delta[at];
+      if (nx === 0) delta[at] = nx = next++;
+      s = nx;
+    }
+    const list = own[s];
+    if (list === null) own[s] = [owner];
+    else if (!list.includes(owner)) list.push(owner);
+  }
   const fail = new Int32Array(n);
   const order = new Int32Array(n);
   let tail = 0;
-  for (let c = 0; c < 128; c++) if (delta[c] !== 0) order[tail++] = delta[c];
+  for (let c = 0; c < width; c++) if (delta[c] !== 0) order[tail++] = delta[c];
   // Breadth first: a missing edge of a state is its failure state's (already complete) edge.
   for (let q = 0; q < tail; q++) {
     if ((q + 1) % STEP_STATES === 0) yield;
@@ -211,9 +236,9 @@ export function* matcherSteps(entries: Array<{ owner: number; literals: readonly
       const mine = own[s];
       own[s] = mine === null ? inherited : [...new Set([...mine, ...inherited])];
     }
-    const row = s * 128;
-    const frow = f * 128;
-    for (let c = 0; c < 128; c++) {
+    const row = s * width;
+    const frow = f * width;
+    for (let c = 0; c < width; c++) {
       const nx = delta[row + c];
       if (nx !== 0) {
         fail[nx] = delta[frow + c];
@@ -227,7 +252,7 @@ export function* matcherSteps(entries: Array<{ owner: number; literals: readonly
     const list = own[i];
     out[i] = list === null ? null : Int32Array.from(list);
   }
-  return { delta, out, owners };
+  return { delta, cls, width, out, owners };
 }
 
 /**
@@ -235,8 +260,9 @@ export function* matcherSteps(entries: Array<{ owner: number; literals: readonly
  * `scan` marks every owner one of whose literals occurs in the value, in one pass over it.
  */
 export class LiteralMatcher {
-  /** delta[state * 128 + c]: next state on ASCII char c (already lowercased). */
   private readonly delta: Int32Array;
+  private readonly cls: Uint8Array;
+  private readonly width: number;
   /** Owners whose literal ends at this state (including through suffix links). */
   private readonly out: Array<Int32Array | null>;
   readonly owners: number;
@@ -251,6 +277,8 @@ export class LiteralMatcher {
       t = r.value;
     }
     this.delta = t.delta;
+    this.cls = t.cls;
+    this.width = t.width;
     this.out = t.out;
     this.owners = t.owners;
   }
@@ -261,17 +289,18 @@ export class LiteralMatcher {
    */
   scan(value: string, hit: Uint8Array, marked?: number[]): number {
     const delta = this.delta;
+    const cls = this.cls;
+    const width = this.width;
     const out = this.out;
     let s = 0;
     let count = 0;
     for (let i = 0; i < value.length; i++) {
-      let c = value.charCodeAt(i);
+      const c = value.charCodeAt(i);
       if (c >= 128) {
         s = 0;
         continue;
       }
-      if (c >= 65 && c <= 90) c += 32;
-      s = delta[s * 128 + c];
+      s = delta[s * width + cls[c]];
       const o = out[s];
       if (o !== null) {
         for (let k = 0; k < o.length; k++) {

@@ -87,8 +87,10 @@ function info(n: Node): Info {
         if (req && r) req.push(...r);
         else req = null;
       }
-      exact = exact && exact.length <= MAX_SET ? dedupe(exact) : null;
-      req = req && req.length <= MAX_REQ ? dedupe(req) : null;
+      if (exact) exact = dedupe(exact);
+      if (req) req = dedupe(req);
+      if (exact && exact.length > MAX_SET) exact = null;
+      if (req && req.length > MAX_REQ) req = null;
       return { exact, req };
     }
     case 'seq': {

@@ -1,5 +1,7 @@
 // Engine alone, full signature library at PL1: µs per request for typical requests, and how cost grows with 1×, 2×, 4×
-// the library. Usage: npm run bench [-- --pl 1 --reps 7 --quick]
+// the library; then the clean-target memo on traffic that repeats like a browser's (headers and cookies the same,
+// arguments new on every request). Usage: npm run bench [-- --pl 1 --reps 7 --quick]
+// The main tables run with the memo off: every value is evaluated as if never seen (the same request is repeated).
 // Figures are the best of several timed batches (wall clock) plus CPU time per request; on a shared, loaded machine
 // they are noisy: compare the ratios of one run rather than absolute numbers across runs.
 import { fileURLToPath } from 'node:url';
@@ -91,7 +93,7 @@ console.log(`engine bench: ${library.length} signatures, PL${pl}, best of ${reps
 const sizes = quick ? [1] : [1, 2, 4];
 const results = new Map();
 for (const k of sizes) {
-  const rs = compileRuleset(scaled(k), { version: 1 });
+  const rs = compileRuleset(scaled(k), { version: 1, memo: 0 });
   console.log(`\nlibrary ×${k} (${library.length * k} signatures)`);
   // Warm every case first (about 1 s): the JIT settles before anything is timed, not during the first case.
   const warmCtx = { paranoia: pl, threshold: 5, mode: 'block' };
@@ -105,4 +107,35 @@ for (const k of sizes) {
 if (sizes.length > 1) {
   console.log('\ngrowth (best wall time relative to ×1)');
   for (const [name, list] of results) console.log(`  ${name.padEnd(26)} ${list.map((v) => (v / list[0]).toFixed(2) + '×').join('  ')}`);
+}
+
+// The memo (config inspection.memo) on 2,000 distinct requests: the same browser headers and cookies, query arguments
+// and form fields that differ from one request to the next (one of five GET arguments, two of eleven form fields).
+{
+  const kinds = ['blue', 'red', 'trail', 'running', 'leather', 'summer', 'kids', 'wool', 'sale', 'classic', 'waterproof'];
+  const gets = [];
+  const forms = [];
+  for (let i = 0; i < 2000; i++) {
+    gets.push(req('GET', `/products/search?q=${kinds[i % 11]}+${kinds[(i * 7) % 11]}+shoes+${i}&category=sport&page=${1 + (i % 9)}&sort=price_asc&size=${36 + (i % 11)}`, null));
+    forms.push(req('POST', '/checkout/address/', form2k.replace('first_name=Anne', `first_name=Anne${i}`).replace('comment=', `comment=order+${i}+`)));
+  }
+  const ctx = { paranoia: pl, threshold: 5, mode: 'block' };
+  const batch = (rs, list) => {
+    for (const x of list) rs.inspect(x, ctx);
+    let best = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const s = performance.now();
+      for (const x of list) rs.inspect(x, ctx);
+      best = Math.min(best, (performance.now() - s) / list.length);
+    }
+    return best * 1000;
+  };
+  const off = compileRuleset(library, { version: 1, memo: 0 });
+  const on = compileRuleset(library, { version: 1 });
+  console.log('\nclean-target memo, 2,000 distinct requests (browser headers and cookies repeat, arguments vary)');
+  for (const [name, list] of [['GET, 5 query args', gets], ['POST 2 KB form', forms]]) {
+    const a = batch(off, list);
+    const b = batch(on, list);
+    console.log(`  ${name.padEnd(26)} memo off ${fmt(a).padStart(10)}   memo on ${fmt(b).padStart(10)}   ${(a / b).toFixed(1)}× faster`);
+  }
 }

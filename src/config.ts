@@ -182,6 +182,11 @@ export const configSchema = z.strictObject({
        * 'partial' → the first bodyLimit bytes are inspected (flagged bodyTruncated); the whole body (≤ maxBodyBytes) is forwarded.
        */
       bodyPolicy: bodyPolicy.default('reject'),
+      /**
+       * Entries per generation of the clean-target memo: short targets (≤ 256 chars) a version's plan found clean are
+       * skipped when they come again (repeated headers, cookies, common arguments). 0 turns it off.
+       */
+      memo: z.number().int().min(0).max(1_000_000).default(8192),
     })
     .prefault({}),
   /** [rateLimit — issue 6] */

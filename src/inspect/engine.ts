@@ -20,6 +20,10 @@ export interface CompileOptions {
   overrides?: Record<number, SignatureOverride>;
   exclusions?: Exclusion[];
   limits?: ViewLimits;
+  /**
+   * Entries per generation of the clean-target memo (see CleanMemo); 0 turns it off. Default MEMO_ENTRIES.
+   */
+  memo?: number;
   /** How to compile one signature (default compileSignature); the async compile passes its cached one. */
   compileSignature?: (spec: SignatureSpec, index: number) => CompiledSignature;
 }
@@ -89,8 +93,8 @@ interface PlanSig {
 /** Signatures sharing one transform chain. */
 interface Group {
   chain: Transform[];
-  /** Cache keys of each prefix of the chain (`a`, `a,b`, `a,b,c`). */
-  prefixKeys: string[];
+  /** Cache key of the whole chain (`a,b,c`). */
+  chainKey: string;
   /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
   triggers: number;
   /** Automaton over the literals of the group's signatures (for values the chain changes). */
@@ -127,7 +131,44 @@ interface CollectionPlan {
 }
 
 interface Plan {
+  /** Distinguishes plans in the clean-target memo. */
+  id: number;
   collections: CollectionPlan[];
+}
+
+/** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
+const MEMO_MAX_CHARS = 256;
+const MEMO_ENTRIES = 8192;
+
+/**
+ * Targets that a plan evaluated fully without any match: the same plan, collection, key and value give the same
+ * (empty) result, so the next request carrying them (a browser's User-Agent, Accept-*, cookies, a common argument)
+ * skips them. Only short values are kept, in two generations of bounded size (a hit moves an entry to the young one,
+ * a full young generation becomes the old one), so memory stays bounded and flooding it with new values only costs
+ * the misses. A target evaluated after another target of the request matched is not recorded (signatures that had
+ * matched were skipped on it).
+ */
+export class CleanMemo {
+  private young = new Set<string>();
+  private old = new Set<string>();
+  constructor(private readonly cap: number) {}
+  /** Entries held (at most twice the cap). */
+  get size(): number {
+    return this.young.size + this.old.size;
+  }
+  has(key: string): boolean {
+    if (this.young.has(key)) return true;
+    if (!this.old.has(key)) return false;
+    this.add(key);
+    return true;
+  }
+  add(key: string): void {
+    this.young.add(key);
+    if (this.young.size >= this.cap) {
+      this.old = this.young;
+      this.young = new Set();
+    }
+  }
 }
 
 const MAX_PLANS = 256;
@@ -180,6 +221,8 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else list.push(v);
 }
 
+let planIds = 0;
+
 function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: CompiledExclusion[]): Plan {
   const byChain = new Map<string, Array<{ sig: CompiledSignature; removed: Selector[] }>>();
   for (const sig of sigs) {
@@ -200,7 +243,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     const literalEntries: Array<{ owner: number; literals: string[] }> = [];
     const group: Group = {
       chain: members[0].sig.chain,
-      prefixKeys: names.map((_, k) => names.slice(0, k + 1).join(',')),
+      chainKey: names.join(','),
       triggers: chainTriggers(names),
       matcher: null,
       hit: new Uint8Array(members.length),
@@ -246,30 +289,41 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
       raw: raw ? literalMatcher([...raw].map(([owner, literals]) => ({ owner, literals }))) : null,
     });
   }
-  return { collections };
+  return { id: planIds++, collections };
 }
 
+/** Per request: for each value, its results under whole chains (by chain key) and under single transforms. */
+type DecodeCache = Map<string, Map<string | Transform, string>>;
+
 /**
- * The value of a target after a transform chain, computed once per distinct raw value and chain prefix per request
- * (the same value often appears as `args`, `args_post` and `json`).
+ * The value of a target after a transform chain, computed once per distinct value and chain per request (the same
+ * value often appears as `args`, `args_post` and `json`), and step by step once per distinct intermediate value and
+ * transform: chains that differ only by steps that leave a value unchanged share the rest of the work.
  */
-function transformed(cache: Map<string, Map<string, string>>, t: Target, g: Group): string {
-  const n = g.chain.length;
-  if (n === 0) return t.value;
+function transformed(cache: DecodeCache, t: Target, g: Group): string {
+  const chain = g.chain;
+  if (chain.length === 0) return t.value;
   let m = cache.get(t.value);
   if (m === undefined) cache.set(t.value, (m = new Map()));
-  const full = m.get(g.prefixKeys[n - 1]);
+  const full = m.get(g.chainKey);
   if (full !== undefined) return full;
   let v = t.value;
-  let start = 0;
-  for (let k = n - 2; k >= 0; k--) {
-    const c = m.get(g.prefixKeys[k]);
-    if (c !== undefined) { v = c; start = k + 1; break; }
+  let at = m;
+  for (let k = 0; k < chain.length; k++) {
+    const fn = chain[k];
+    let r = at.get(fn);
+    if (r === undefined) {
+      r = fn(v).value;
+      at.set(fn, r);
+    }
+    if (r !== v) {
+      v = r;
+      let next = cache.get(v);
+      if (next === undefined) cache.set(v, (next = new Map()));
+      at = next;
+    }
   }
-  for (let k = start; k < n; k++) {
-    v = g.chain[k](v).value;
-    m.set(g.prefixKeys[k], v);
-  }
+  m.set(g.chainKey, v);
   return v;
 }
 
@@ -319,6 +373,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   const rawHitBuf = new Uint8Array(compiled.length);
   const limits = opts.limits;
   const version = opts.version;
+  const memo = (opts.memo ?? MEMO_ENTRIES) > 0 ? new CleanMemo(opts.memo ?? MEMO_ENTRIES) : null;
 
   function planFor(paranoia: ParanoiaLevel, site: string | undefined, path: string, clientIp: string | undefined): Plan {
     let key = String(paranoia);
@@ -347,7 +402,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const matched = new Uint8Array(compiled.length);
     const rawHit = rawHitBuf;
     const rawMarked: number[] = [];
-    const cache = new Map<string, Map<string, string>>();
+    const cache: DecodeCache = new Map();
     // Values a signature already tested without a match in this request (same value under another target name).
     const tested = new Map<string, Set<number>>();
     const matches: Match[] = [];
@@ -370,11 +425,16 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         target: t.name, value: excerpt(v, m.index, m.matched.length), matched: m.matched.slice(0, EXCERPT),
       });
     };
-    for (const cp of plan.collections) {
+    const collections = plan.collections;
+    for (let c = 0; c < collections.length; c++) {
+      const cp = collections[c];
       const coll = cp.collection;
       const targets = coll.startsWith('count:') ? countTargets(view, coll) : view.byCollection.get(coll);
       if (targets === undefined) continue;
       for (const t of targets) {
+        const memoKey = memo !== null && t.key.length + t.value.length <= MEMO_MAX_CHARS ? `${plan.id}:${c}:${t.key}\u0000${t.value}` : null;
+        if (memoKey !== null && memo!.has(memoKey)) continue;
+        const clean = matches.length === 0;
         const entries = (cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined) ?? cp.whole;
         const bits = valueTriggers(t.value);
         let rawWanted = false;
@@ -425,6 +485,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
           test(ps, t, transformed(cache, t, group));
         }
+        if (memoKey !== null && clean && matches.length === 0) memo!.add(memoKey);
       }
     }
     const reached = score >= ctx.threshold && score > 0;

@@ -20,13 +20,14 @@ export class RulesetRefused extends Error {
 
 /**
  * Compile snapshot content; rejects with RulesetRefused when a signature fails its examples or anything fails to compile.
- * `warm`: the request contexts (paranoia, site) whose plans are built before the ruleset is handed over.
+ * `warm`: the request contexts (paranoia, site) whose plans are built before the ruleset is handed over;
+ * `memo`: entries per generation of the engine's clean-target memo (config `inspection.memo`; 0 = off).
  */
-export async function compileSnapshot(content: SnapshotContent, version: number, warm?: WarmContext[]): Promise<CompiledRuleset> {
+export async function compileSnapshot(content: SnapshotContent, version: number, warm?: WarmContext[], memo?: number): Promise<CompiledRuleset> {
   const problems = (await selfTestAll(content.signatures)).flat();
   if (problems.length) throw new RulesetRefused(problems);
   try {
-    return await compileRulesetAsync(content.signatures, { version, overrides: overridesById(content), exclusions: content.exclusions, warm });
+    return await compileRulesetAsync(content.signatures, { version, overrides: overridesById(content), exclusions: content.exclusions, warm, memo });
   } catch (err) {
     const e = err as Error & { details?: unknown };
     throw new RulesetRefused(Array.isArray(e.details) ? e.details.map(String) : e.message.split('\n'));

@@ -18,10 +18,11 @@ export async function setupStore(config: BulwarkConfig, services: Services): Pro
   // Profiles switched on in the config file apply on top of whatever snapshot is live (they are config, not store data).
   const fromProfiles = profileExclusions(config, dir);
   const warm = warmContexts(config);
+  const memo = config.inspection.memo;
   const r = await setupRules<CompiledRuleset>({
     redis: config.redis as RedisSection,
     base: baseContent(library, config as unknown as Parameters<typeof baseContent>[1]),
-    compile: (content, version) => compileSnapshot(fromProfiles.length ? { ...content, exclusions: [...content.exclusions, ...fromProfiles] } : content, version, warm),
+    compile: (content, version) => compileSnapshot(fromProfiles.length ? { ...content, exclusions: [...content.exclusions, ...fromProfiles] } : content, version, warm, memo),
     log,
   });
   services.store = r.service;

@@ -1,0 +1,114 @@
+// The clean-target memo: a target a plan found clean is skipped when it comes again, and nothing else changes:
+// verdicts equal the memo-less engine's on the whole library's examples, attacks are never skipped, a target
+// evaluated after another target matched is not remembered, plans (paranoia, exclusions) do not share entries,
+// and the memo stays bounded.
+import t from 'tap';
+import { fileURLToPath } from 'node:url';
+import { CleanMemo, compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
+import { exampleToInput } from '../../src/signatures/examples.ts';
+import { checkSignature, readSignatureFiles } from '../../src/signatures/loader.ts';
+import type { ExampleRequest, SignatureSpec, Verdict } from '../../src/types.ts';
+
+const ctx = { paranoia: 1, threshold: 5, mode: 'block' } as const;
+const sig = (id: number, pattern: string, over: Partial<SignatureSpec> = {}): SignatureSpec => ({
+  id, name: `s${id}`, family: 'test', paranoia: 1, severity: 'critical', targets: ['args', 'headers:user-agent'],
+  transforms: ['url_decode_uni', 'lowercase'], operator: 'rx', pattern, tags: [], examples: { match: ['/'], pass: ['/'] }, ...over,
+});
+const summary = (v: Verdict) => ({ action: v.action, score: v.score, matches: v.matches.map((m) => `${m.id}@${m.target}=${m.matched}`) });
+
+/** A ruleset whose operator runs are counted. */
+function counted(specs: SignatureSpec[], memo?: number) {
+  const runs = { n: 0 };
+  const rs = compileRuleset(specs, {
+    version: 1, memo,
+    compileSignature: (spec, i) => {
+      const c = compileSignature(spec, i);
+      const test = c.op.test.bind(c.op);
+      return { ...c, op: { literals: c.op.literals, test: (v: string) => (runs.n++, test(v)) } };
+    },
+  });
+  return { rs, runs };
+}
+
+t.test('a repeated clean request runs no operator the second time; with memo 0 it does', async (t) => {
+  const specs = [sig(1, 'union\\s+select'), sig(2, 'x', { operator: 'detect_sqli', pattern: undefined })];
+  const url: ExampleRequest = { uri: '/s?q=blue+shoes&page=2', headers: { 'User-Agent': 'Mozilla/5.0 (X11) Firefox/128.0' } };
+  const on = counted(specs);
+  t.equal(on.rs.inspect(exampleToInput(url), ctx).action, 'allow');
+  const first = on.runs.n;
+  t.ok(first > 0, `the first request ran ${first} operator tests`);
+  t.equal(on.rs.inspect(exampleToInput(url), ctx).action, 'allow');
+  t.equal(on.runs.n, first, 'the second request ran none');
+  const off = counted(specs, 0);
+  off.rs.inspect(exampleToInput(url), ctx);
+  const once = off.runs.n;
+  off.rs.inspect(exampleToInput(url), ctx);
+  t.equal(off.runs.n, 2 * once, 'without the memo every request runs them');
+});
+
+t.test('only clean targets are remembered: the same attack blocks every time', async (t) => {
+  const rs = compileRuleset([sig(1, 'union\\s+select')], { version: 1 });
+  for (let i = 0; i < 3; i++) t.equal(rs.inspect(exampleToInput('/s?q=1+union+select+2'), ctx).action, 'block', `attack ${i + 1}`);
+  t.equal(rs.inspect(exampleToInput('/s?q=1+union+of+2'), ctx).action, 'allow');
+  t.equal(rs.inspect(exampleToInput('/s?q=1+union+select+2'), ctx).action, 'block', 'a clean value under the same key does not hide another');
+});
+
+t.test('a target evaluated after another one matched is not remembered (signatures that matched were skipped on it)', async (t) => {
+  const rs = compileRuleset([sig(1, 'evil')], { version: 1 });
+  const both = rs.inspect(exampleToInput('/s?a=evil1&b=evil2'), ctx);
+  t.same(both.matches.map((m) => m.target), ['args:a'], 'signature 1 counted once, on a');
+  t.equal(rs.inspect(exampleToInput('/s?b=evil2'), ctx).action, 'block', 'b alone still blocks');
+});
+
+t.test('plans do not share entries: a value clean under an exclusion still blocks where the exclusion does not apply', async (t) => {
+  const rs = compileRuleset([sig(1, 'union\\s+select')], { version: 1, exclusions: [{ id: 'e', rule: '1', pathPrefix: '/search/' }] });
+  t.equal(rs.inspect(exampleToInput('/search/x?q=1+union+select+2'), ctx).action, 'allow', 'excluded on /search/');
+  t.equal(rs.inspect(exampleToInput('/search/x?q=1+union+select+2'), ctx).action, 'allow');
+  t.equal(rs.inspect(exampleToInput('/other?q=1+union+select+2'), ctx).action, 'block', 'the same target elsewhere blocks');
+  const pl = compileRuleset([sig(1, 'union\\s+select', { paranoia: 2 })], { version: 1 });
+  t.equal(pl.inspect(exampleToInput('/s?q=1+union+select+2'), ctx).action, 'allow', 'above the paranoia level at PL1');
+  t.equal(pl.inspect(exampleToInput('/s?q=1+union+select+2'), { ...ctx, paranoia: 2 }).action, 'block', 'PL2 has its own plan');
+});
+
+t.test('the full library decides every example the same with and without the memo, first and second time', async (t) => {
+  const lib = readSignatureFiles(fileURLToPath(new URL('../../signatures', import.meta.url))).signatures.filter((s) => checkSignature(s).length === 0);
+  const examples: ExampleRequest[] = [];
+  for (const s of lib) examples.push(...s.examples.match, ...s.examples.pass);
+  for (const paranoia of [1, 2] as const) {
+    const c = { ...ctx, paranoia };
+    const off = compileRuleset(lib, { version: 1, memo: 0 });
+    const on = compileRuleset(lib, { version: 1 });
+    let differ = 0;
+    let blocked = 0;
+    for (const pass of [1, 2]) {
+      for (const ex of examples) {
+        const want = summary(off.inspect(exampleToInput(ex), c));
+        const got = summary(on.inspect(exampleToInput(ex), c));
+        if (want.action === 'block') blocked++;
+        if (JSON.stringify(want) !== JSON.stringify(got)) {
+          differ++;
+          if (differ <= 3) t.same(got, want, `PL${paranoia} pass ${pass}: ${JSON.stringify(ex).slice(0, 120)}`);
+        }
+      }
+    }
+    t.equal(differ, 0, `PL${paranoia}: ${examples.length} examples × 2 passes, same verdicts and matches (${blocked / 2} blocked)`);
+    t.ok(blocked > 0);
+  }
+});
+
+t.test('the memo is bounded: two generations of at most `cap` entries; a hit keeps an entry young', async (t) => {
+  const m = new CleanMemo(100);
+  for (let i = 0; i < 10_000; i++) m.add(`k${i}`);
+  t.ok(m.size <= 200, `size ${m.size} after 10,000 adds`);
+  t.ok(m.has('k9999'));
+  t.notOk(m.has('k1'), 'old entries are gone');
+  const k = new CleanMemo(10);
+  k.add('hot');
+  for (let i = 0; i < 200; i++) {
+    k.add(`cold${i}`);
+    t.ok(k.has('hot'), `hot kept (${i})`);
+  }
+  const rs = compileRuleset([sig(1, 'union\\s+select')], { version: 1, memo: 50 });
+  for (let i = 0; i < 2000; i++) rs.inspect(exampleToInput(`/s?q=value${i}`), ctx);
+  t.equal(rs.inspect(exampleToInput('/s?q=1+union+select+2'), ctx).action, 'block', 'still blocks after a flood of new values');
+});

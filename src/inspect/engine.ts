@@ -13,7 +13,7 @@ import type { LiteralMatcher } from './prefilter.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { transforms, type Transform } from './transforms.ts';
-import { chainTriggers, valueTriggers } from './triggers.ts';
+import { chainTriggers, T_ALL, valueTriggers } from './triggers.ts';
 
 export interface CompileOptions {
   version: number;
@@ -95,6 +95,8 @@ interface Group {
   chain: Transform[];
   /** Cache key of the whole chain (`a,b,c`). */
   chainKey: string;
+  /** Trigger bits of each step (T_ALL for lowercase, which changes ASCII case without any trigger). */
+  stepTriggers: number[];
   /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
   triggers: number;
   /** Automaton over the literals of the group's signatures (for values the chain changes). */
@@ -244,6 +246,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     const group: Group = {
       chain: members[0].sig.chain,
       chainKey: names.join(','),
+      stepTriggers: names.map((n) => (n === 'lowercase' ? T_ALL : chainTriggers([n]))),
       triggers: chainTriggers(names),
       matcher: null,
       hit: new Uint8Array(members.length),
@@ -300,7 +303,7 @@ type DecodeCache = Map<string, Map<string | Transform, string>>;
  * value often appears as `args`, `args_post` and `json`), and step by step once per distinct intermediate value and
  * transform: chains that differ only by steps that leave a value unchanged share the rest of the work.
  */
-function transformed(cache: DecodeCache, t: Target, g: Group): string {
+function transformed(cache: DecodeCache, t: Target, g: Group, bits: number): string {
   const chain = g.chain;
   if (chain.length === 0) return t.value;
   let m = cache.get(t.value);
@@ -309,7 +312,11 @@ function transformed(cache: DecodeCache, t: Target, g: Group): string {
   if (full !== undefined) return full;
   let v = t.value;
   let at = m;
+  // `bits`: trigger bits of the value so far; a step none of whose triggers it holds cannot change it. Once a step
+  // has changed the value (a decode can bring in any character), every later step runs.
+  let b = bits;
   for (let k = 0; k < chain.length; k++) {
+    if ((b & g.stepTriggers[k]) === 0) continue;
     const fn = chain[k];
     let r = at.get(fn);
     if (r === undefined) {
@@ -318,6 +325,7 @@ function transformed(cache: DecodeCache, t: Target, g: Group): string {
     }
     if (r !== v) {
       v = r;
+      b = T_ALL;
       let next = cache.get(v);
       if (next === undefined) cache.set(v, (next = new Map()));
       at = next;
@@ -445,13 +453,13 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
             let v: string | null = null;
             for (const ps of e.always) {
               if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
-              v ??= transformed(cache, t, g);
+              v ??= transformed(cache, t, g, bits);
               test(ps, t, v);
             }
             let scanned = false;
             for (const ps of e.lit) {
               if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
-              v ??= transformed(cache, t, g);
+              v ??= transformed(cache, t, g, bits);
               if (!scanned) {
                 (g.matcher as LiteralMatcher).scan(v, g.hit);
                 scanned = true;
@@ -467,7 +475,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           let v: string | null = null;
           for (const ps of e.always) {
             if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
-            v ??= transformed(cache, t, g);
+            v ??= transformed(cache, t, g, bits);
             test(ps, t, v);
           }
         }
@@ -477,13 +485,13 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
             rawHit[i] = 0;
             const h = index.get(i);
             if (h === undefined || matched[i] !== 0 || (bits & h.entry.group.triggers) !== 0 || !notRemoved(h.ps, t)) continue;
-            test(h.ps, t, transformed(cache, t, h.entry.group));
+            test(h.ps, t, transformed(cache, t, h.entry.group, bits));
           }
           rawMarked.length = 0;
         }
         for (const { ps, group } of cp.regexKeyed) {
           if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
-          test(ps, t, transformed(cache, t, group));
+          test(ps, t, transformed(cache, t, group, bits));
         }
         if (memoKey !== null && clean && matches.length === 0) memo!.add(memoKey);
       }

@@ -53,9 +53,9 @@ export function percentDecode(s: string, plus: boolean, uni = false): PercentRes
     if (firstPlus < 0) return { value: s, changed: false, invalid: false, badUtf8: false };
     return { value: s.replaceAll('+', ' '), changed: true, invalid: false, badUtf8: false };
   }
-  if (!uni) {
-    // Fast path: the native decoder handles well-formed input; it throws on a bad % or bad UTF-8,
-    // and then the byte-wise decoder below says which.
+  if (!uni || !hasPercentU(s, firstPct)) {
+    // Fast path: the native decoder handles well-formed input (with no `%u` to decode); it throws on a bad % or bad
+    // UTF-8, and then the byte-wise decoder below says which.
     try {
       const value = decodeURIComponent(firstPlus >= 0 ? s.replaceAll('+', ' ') : s);
       return { value, changed: true, invalid: false, badUtf8: false };
@@ -119,6 +119,12 @@ export function percentDecode(s: string, plus: boolean, uni = false): PercentRes
   if (!changed) return { value: s, changed: false, invalid, badUtf8: false };
   out += s.slice(start);
   return { value: out, changed: true, invalid, badUtf8: flags.badUtf8 };
+}
+
+/** Whether `s` has a `%u` or `%U` at or after `from` (a candidate `%uXXXX`). */
+function hasPercentU(s: string, from: number): boolean {
+  for (let i = s.indexOf('%', from); i >= 0; i = s.indexOf('%', i + 1)) if ((s.charCodeAt(i + 1) | 0x20) === 117) return true;
+  return false;
 }
 
 /** True when `s` still holds a valid `%XX` (or `%uXXXX`) sequence, i.e. one more decode would change it. */

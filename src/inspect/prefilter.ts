@@ -153,7 +153,9 @@ export function asciiLiterals(phrases: readonly string[]): string[] | null {
 
 /** The tables of a built automaton. */
 export interface MatcherTables {
-  /** delta[state * width + cls[c]]: the next state. */
+  /**
+   * delta[row + cls[c]]: the next state's row (state × width), or -(row) - 1 when that state ends some literal.
+   */
   delta: Int32Array;
   /** Character class of each ASCII code (ASCII case folded; 0: a character no literal holds). */
   cls: Uint8Array;
@@ -254,6 +256,13 @@ export function* matcherSteps(entries: Array<{ owner: number; literals: readonly
     const list = own[i];
     out[i] = list === null ? null : Int32Array.from(list);
   }
+  // Entries become the next state's row offset (state × width), negated when that state has owners to mark, so the
+  // scan loop does one load and one sign test per character.
+  for (let i = 0; i < delta.length; i++) {
+    if ((i + 1) % (STEP_STATES * 128) === 0) yield;
+    const nx = delta[i];
+    delta[i] = out[nx] === null ? nx * width : -(nx * width) - 1;
+  }
   return { delta, cls, width, out, owners };
 }
 
@@ -294,26 +303,26 @@ export class LiteralMatcher {
     const cls = this.cls;
     const width = this.width;
     const out = this.out;
-    let s = 0;
+    let row = 0;
     let count = 0;
     for (let i = 0; i < value.length; i++) {
       const c = value.charCodeAt(i);
       if (c >= 128) {
-        s = 0;
+        row = 0;
         continue;
       }
-      s = delta[s * width + cls[c]];
-      const o = out[s];
-      if (o !== null) {
-        for (let k = 0; k < o.length; k++) {
-          if (hit[o[k]] === 0) {
-            hit[o[k]] = 1;
-            count++;
-            if (marked !== undefined) marked.push(o[k]);
-          }
+      row = delta[row + cls[c]];
+      if (row >= 0) continue;
+      row = -row - 1;
+      const o = out[row / width] as Int32Array;
+      for (let k = 0; k < o.length; k++) {
+        if (hit[o[k]] === 0) {
+          hit[o[k]] = 1;
+          count++;
+          if (marked !== undefined) marked.push(o[k]);
         }
-        if (count === this.owners) return count;
       }
+      if (count === this.owners) return count;
     }
     return count;
   }

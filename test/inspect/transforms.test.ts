@@ -62,3 +62,23 @@ t.test('transforms are bounded on hostile input', async (t) => {
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   t.ok(ms < 2000, `all transforms over 300 KB took ${ms.toFixed(1)} ms`);
 });
+
+t.test('whitespace transforms: the ASCII fast path equals the plain regex definition on random input', async (t) => {
+  const alphabet = ['a', 'B', ' ', '  ', '\t', '\n', '\r', '\v', '\f', 'x', '\u00a0', '\u3000', '\u0085', '-', "'"];
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  let checked = 0;
+  for (let i = 0; i < 3000; i++) {
+    let s = '';
+    const len = rnd(40);
+    for (let k = 0; k < len; k++) s += alphabet[rnd(alphabet.length)];
+    const removed = s.replace(/[\s\u0085\u180e]+/g, '');
+    const compressed = s.replace(/[\s\u0085\u180e]+/g, ' ');
+    if (transforms.remove_whitespace(s).value !== removed || transforms.compress_whitespace(s).value !== compressed) {
+      t.fail(`differs on ${JSON.stringify(s)}`);
+      return;
+    }
+    checked++;
+  }
+  t.equal(checked, 3000);
+});

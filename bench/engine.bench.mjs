@@ -115,6 +115,11 @@ if (sizes.length > 1) {
   const kinds = ['blue', 'red', 'trail', 'running', 'leather', 'summer', 'kids', 'wool', 'sale', 'classic', 'waterproof'];
   const gets = [];
   const forms = [];
+  // JSON documents whose every string differs from other requests' (a per-request suffix); values repeat inside one.
+  const docs = [];
+  const doc = JSON.parse(jsonDoc(10 * 1024));
+  const suffixed = (x, sfx) => (typeof x === 'string' ? `${x} ${sfx}` : Array.isArray(x) ? x.map((y) => suffixed(y, sfx)) : x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, suffixed(v, sfx)])) : x);
+  for (let i = 0; i < 200; i++) docs.push(req('POST', '/api/orders', JSON.stringify(suffixed(doc, `r${i}`)), 'application/json'));
   for (let i = 0; i < 2000; i++) {
     gets.push(req('GET', `/products/search?q=${kinds[i % 11]}+${kinds[(i * 7) % 11]}+shoes+${i}&category=sport&page=${1 + (i % 9)}&sort=price_asc&size=${36 + (i % 11)}`, null));
     forms.push(req('POST', '/checkout/address/', form2k.replace('first_name=Anne', `first_name=Anne${i}`).replace('comment=', `comment=order+${i}+`)));
@@ -132,8 +137,8 @@ if (sizes.length > 1) {
   };
   const off = compileRuleset(library, { version: 1, memo: 0 });
   const on = compileRuleset(library, { version: 1 });
-  console.log('\nclean-target memo, 2,000 distinct requests (browser headers and cookies repeat, arguments vary)');
-  for (const [name, list] of [['GET, 5 query args', gets], ['POST 2 KB form', forms]]) {
+  console.log('\nclean-target memo: 2,000 distinct GETs and forms (browser headers and cookies repeat, arguments vary), 200 JSON documents (no string value shared between them)');
+  for (const [name, list] of [['GET, 5 query args', gets], ['POST 2 KB form', forms], ['POST 10 KB JSON', docs]]) {
     const a = batch(off, list);
     const b = batch(on, list);
     console.log(`  ${name.padEnd(26)} memo off ${fmt(a).padStart(10)}   memo on ${fmt(b).padStart(10)}   ${(a / b).toFixed(1)}× faster`);

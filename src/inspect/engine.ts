@@ -130,6 +130,12 @@ interface CollectionPlan {
   regexKeyed: Array<{ ps: PlanSig; group: Group }>;
   /** Automaton over the literals of every signature selecting the collection (owner = signature index). */
   raw: LiteralMatcher | null;
+  /**
+   * Whether a target's key can change its result beyond picking `byKey` entries: a regex-keyed signature, or a
+   * signature with removed targets (`!` selectors, target exclusions). When not, the memo ignores keys of targets
+   * that fall back to `whole`, so the same value under another name (JSON paths, repeated fields) is a hit.
+   */
+  keyed: boolean;
 }
 
 interface Plan {
@@ -289,6 +295,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     for (const list of byKey.values()) hits.set(list, hitIndex(list));
     collections.push({
       collection, caseless, byKey, regexKeyed, whole, hits,
+      keyed: regexKeyed.length > 0 || list.some((x) => x.ps.removed.length > 0),
       raw: raw ? literalMatcher([...raw].map(([owner, literals]) => ({ owner, literals }))) : null,
     });
   }
@@ -440,10 +447,15 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       const targets = coll.startsWith('count:') ? countTargets(view, coll) : view.byCollection.get(coll);
       if (targets === undefined) continue;
       for (const t of targets) {
-        const memoKey = memo !== null && t.key.length + t.value.length <= MEMO_MAX_CHARS ? `${plan.id}:${c}:${t.key}\u0000${t.value}` : null;
+        const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;
+        const entries = byKey ?? cp.whole;
+        let memoKey: string | null = null;
+        if (memo !== null) {
+          const key = cp.keyed || byKey !== undefined ? t.key : '';
+          if (key.length + t.value.length <= MEMO_MAX_CHARS) memoKey = `${plan.id}:${c}:${key}\u0000${t.value}`;
+        }
         if (memoKey !== null && memo!.has(memoKey)) continue;
         const clean = matches.length === 0;
-        const entries = (cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined) ?? cp.whole;
         const bits = valueTriggers(t.value);
         let rawWanted = false;
         for (const e of entries) {

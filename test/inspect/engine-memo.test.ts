@@ -112,3 +112,20 @@ t.test('the memo is bounded: two generations of at most `cap` entries; a hit kee
   for (let i = 0; i < 2000; i++) rs.inspect(exampleToInput(`/s?q=value${i}`), ctx);
   t.equal(rs.inspect(exampleToInput('/s?q=1+union+select+2'), ctx).action, 'block', 'still blocks after a flood of new values');
 });
+
+t.test('keys: ignored only where they cannot change the result', async (t) => {
+  const neg = compileRuleset([sig(1, 'evil', { targets: ['args', '!args:comment'] })], { version: 1 });
+  t.equal(neg.inspect(exampleToInput('/s?comment=evil'), ctx).action, 'allow', 'comment is not inspected');
+  t.equal(neg.inspect(exampleToInput('/s?other=evil'), ctx).action, 'block', 'the same value under another name is');
+  const keyed = compileRuleset([sig(1, 'evil', { targets: ['args:q'] })], { version: 1 });
+  t.equal(keyed.inspect(exampleToInput('/s?x=evil'), ctx).action, 'allow', 'x is not selected');
+  t.equal(keyed.inspect(exampleToInput('/s?q=evil'), ctx).action, 'block', 'q is');
+  const ex = compileRuleset([sig(1, 'evil')], { version: 1, exclusions: [{ id: 'e', rule: '1', target: 'args:note' }] });
+  t.equal(ex.inspect(exampleToInput('/s?note=evil'), ctx).action, 'allow', 'excluded target');
+  t.equal(ex.inspect(exampleToInput('/s?name=evil'), ctx).action, 'block', 'another target with the same value');
+  const json = counted([sig(1, 'evil', { targets: ['json'] })]);
+  const body = JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ id: i, tag: 'new' })) });
+  const v = json.rs.inspect(exampleToInput({ method: 'POST', uri: '/api', headers: { 'content-type': 'application/json' }, body }), ctx);
+  t.equal(v.action, 'allow');
+  t.ok(json.runs.n < 60, `a value repeated under 50 JSON paths is tested once per distinct value (${json.runs.n} runs for 100 leaves)`);
+});

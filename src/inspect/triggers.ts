@@ -47,7 +47,12 @@ export function chainTriggers(names: readonly string[]): number {
   return bits;
 }
 
-const B64_LIKE = /^\s*[A-Za-z0-9+/_-]{8,}={0,2}\s*$/;
+/** Base64 alphabet (standard and URL-safe) as a table; `=` padding and surrounding whitespace are handled apart. */
+const B64_CHAR = (() => {
+  const t = new Uint8Array(128);
+  for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') t[ch.charCodeAt(0)] = 1;
+  return t;
+})();
 
 /** Bits of each ASCII character on its own (the pairs: double space, `0x`, are handled in the loop). */
 const ASCII_BITS = (() => {
@@ -65,18 +70,49 @@ const ASCII_BITS = (() => {
   return t;
 })();
 
+/** Whether `v` looks like base64: optional whitespace, ≥ 8 alphabet characters, up to two `=`, optional whitespace. */
+function base64Like(v: string): boolean {
+  const n = v.length;
+  let i = 0;
+  while (i < n && WS_CHAR[v.charCodeAt(i)] === 1) i++;
+  const start = i;
+  while (i < n) {
+    const c = v.charCodeAt(i);
+    if (c >= 128 || B64_CHAR[c] === 0) break;
+    i++;
+  }
+  if (i - start < 8) return false;
+  for (let pad = 0; pad < 2 && i < n && v.charCodeAt(i) === 61; pad++) i++;
+  while (i < n && WS_CHAR[v.charCodeAt(i)] === 1) i++;
+  return i === n;
+}
+
+/** JS `\s` characters (the whitespace `\s*` in the base64 check accepts). */
+const WS_CHAR = (() => {
+  const t = new Uint8Array(65536);
+  for (const ch of ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff') t[ch.charCodeAt(0)] = 1;
+  return t;
+})();
+
 /** The trigger bits present in a value (one pass). */
 export function valueTriggers(v: string): number {
   let bits = 0;
   const n = v.length;
+  // Base64-looking values hold only alphabet characters, `=` and whitespace: the exact check runs only for those.
+  let b64 = n >= 8;
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (c >= 128) { bits |= T_NONASCII; continue; }
+    if (c >= 128) {
+      bits |= T_NONASCII;
+      if (WS_CHAR[c] === 0) b64 = false;
+      continue;
+    }
     bits |= ASCII_BITS[c];
+    if (B64_CHAR[c] === 0 && c !== 61 && WS_CHAR[c] === 0) b64 = false;
     if (c === 32) { if (i + 1 < n && v.charCodeAt(i + 1) === 32) bits |= T_WSX; }
     else if (c === 48) { const x = v.charCodeAt(i + 1); if (x === 120 || x === 88) bits |= T_HEX; }
   }
   if (v.charCodeAt(0) === 46) bits |= T_PATH;
-  if (n >= 8 && B64_LIKE.test(v)) bits |= T_B64;
+  if (b64 && base64Like(v)) bits |= T_B64;
   return bits;
 }

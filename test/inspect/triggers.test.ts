@@ -72,3 +72,20 @@ t.test('trigger bits of single values', async (t) => {
   ];
   for (const [v, bit, want] of table) t.equal((valueTriggers(v) & bit) !== 0, want, `${JSON.stringify(v)} ${want ? 'has' : 'lacks'} bit ${bit}`);
 });
+
+t.test('T_B64 equals the plain base64-looking regex on random and edge input', async (t) => {
+  const re = /^\s*[A-Za-z0-9+/_-]{8,}={0,2}\s*$/;
+  const alphabet = ['a', 'Z', '0', '+', '/', '_', '-', '=', ' ', '\t', '\u00a0', '\u3000', '!', '.', 'é'];
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const inputs = ['YWJjZGVmZ2g=', ' YWJjZGVmZ2g= ', 'YWJjZGVm', 'YWJjZGV', 'YWJj ZGVmZ2g=', 'YWJjZGVmZ2g===', '\u00a0YWJjZGVmZ2g\u3000', '=YWJjZGVmZ2g'];
+  for (let i = 0; i < 5000; i++) {
+    let s = '';
+    const len = rnd(16);
+    for (let k = 0; k < len; k++) s += alphabet[rnd(alphabet.length)];
+    inputs.push(s);
+  }
+  let differ = 0;
+  for (const s of inputs) if (((valueTriggers(s) & T_B64) !== 0) !== re.test(s)) differ++;
+  t.equal(differ, 0, `${inputs.length} inputs`);
+});

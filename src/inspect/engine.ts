@@ -147,6 +147,8 @@ interface Plan {
 /** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
 const MEMO_MAX_CHARS = 256;
 const MEMO_ENTRIES = 8192;
+/** Bound on collections per plan, to number plan × collection pairs. */
+const MAX_COLLECTIONS = 4096;
 
 /**
  * Targets that a plan evaluated fully without any match: the same plan, collection, key and value give the same
@@ -157,26 +159,43 @@ const MEMO_ENTRIES = 8192;
  * matched were skipped on it).
  */
 export class CleanMemo {
-  private young = new Set<string>();
-  private old = new Set<string>();
+  // value → where it was clean: a number for plan × collection, a string when the target's key counts too; a Set
+  // when one value was clean in several places. Keyed by the value first: the engine has already hashed the value
+  // string (decode cache), so a lookup hashes nothing new, and most values need no Set.
+  private young = new Map<string, Where | Set<Where>>();
+  private old = new Map<string, Where | Set<Where>>();
+  private youngEntries = 0;
+  private oldEntries = 0;
   constructor(private readonly cap: number) {}
   /** Entries held (at most twice the cap). */
   get size(): number {
-    return this.young.size + this.old.size;
+    return this.youngEntries + this.oldEntries;
   }
-  has(key: string): boolean {
-    if (this.young.has(key)) return true;
-    if (!this.old.has(key)) return false;
-    this.add(key);
+  has(value: string, where: Where): boolean {
+    if (holds(this.young.get(value), where)) return true;
+    if (!holds(this.old.get(value), where)) return false;
+    this.add(value, where);
     return true;
   }
-  add(key: string): void {
-    this.young.add(key);
-    if (this.young.size >= this.cap) {
+  add(value: string, where: Where): void {
+    const have = this.young.get(value);
+    if (have === undefined) this.young.set(value, where);
+    else if (holds(have, where)) return;
+    else if (typeof have === 'object') have.add(where);
+    else this.young.set(value, new Set([have, where]));
+    if (++this.youngEntries >= this.cap) {
       this.old = this.young;
-      this.young = new Set();
+      this.oldEntries = this.youngEntries;
+      this.young = new Map();
+      this.youngEntries = 0;
     }
   }
+}
+
+type Where = number | string;
+
+function holds(entry: Where | Set<Where> | undefined, where: Where): boolean {
+  return entry === undefined ? false : typeof entry === 'object' ? entry.has(where) : entry === where;
 }
 
 const MAX_PLANS = 256;
@@ -449,12 +468,12 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       for (const t of targets) {
         const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;
         const entries = byKey ?? cp.whole;
-        let memoKey: string | null = null;
+        let where: number | string | null = null;
         if (memo !== null) {
-          const key = cp.keyed || byKey !== undefined ? t.key : '';
-          if (key.length + t.value.length <= MEMO_MAX_CHARS) memoKey = `${plan.id}:${c}:${key}\u0000${t.value}`;
+          const keyed = cp.keyed || byKey !== undefined;
+          if ((keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS) where = keyed ? `${plan.id}:${c}:${t.key}` : plan.id * MAX_COLLECTIONS + c;
         }
-        if (memoKey !== null && memo!.has(memoKey)) continue;
+        if (where !== null && memo!.has(t.value, where)) continue;
         const clean = matches.length === 0;
         const bits = valueTriggers(t.value);
         let rawWanted = false;
@@ -505,7 +524,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
           test(ps, t, transformed(cache, t, group, bits));
         }
-        if (memoKey !== null && clean && matches.length === 0) memo!.add(memoKey);
+        if (where !== null && clean && matches.length === 0) memo!.add(t.value, where);
       }
     }
     const reached = score >= ctx.threshold && score > 0;

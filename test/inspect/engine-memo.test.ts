@@ -98,15 +98,15 @@ t.test('the full library decides every example the same with and without the mem
 
 t.test('the memo is bounded: two generations of at most `cap` entries; a hit keeps an entry young', async (t) => {
   const m = new CleanMemo(100);
-  for (let i = 0; i < 10_000; i++) m.add(`k${i}`);
+  for (let i = 0; i < 10_000; i++) m.add(`k${i}`, 1);
   t.ok(m.size <= 200, `size ${m.size} after 10,000 adds`);
-  t.ok(m.has('k9999'));
-  t.notOk(m.has('k1'), 'old entries are gone');
+  t.ok(m.has("k9999", 1));
+  t.notOk(m.has("k1", 1), 'old entries are gone');
   const k = new CleanMemo(10);
-  k.add('hot');
+  k.add("hot", 1);
   for (let i = 0; i < 200; i++) {
-    k.add(`cold${i}`);
-    t.ok(k.has('hot'), `hot kept (${i})`);
+    k.add(`cold${i}`, 1);
+    t.ok(k.has("hot", 1), `hot kept (${i})`);
   }
   const rs = compileRuleset([sig(1, 'union\\s+select')], { version: 1, memo: 50 });
   for (let i = 0; i < 2000; i++) rs.inspect(exampleToInput(`/s?q=value${i}`), ctx);

@@ -179,7 +179,7 @@ export class CleanMemo {
   }
   add(value: string, where: Where): void {
     const have = this.young.get(value);
-    if (have === undefined) this.young.set(value, where);
+    if (have === undefined) this.young.set(detached(value), where);
     else if (holds(have, where)) return;
     else if (typeof have === 'object') have.add(where);
     else this.young.set(value, new Set([have, where]));
@@ -193,6 +193,14 @@ export class CleanMemo {
 }
 
 type Where = number | string;
+
+/**
+ * A copy of a short string that does not keep a larger one alive: a value cut out of a request body (V8 keeps such
+ * a substring as a view of the whole body string) must not pin that body in the memo.
+ */
+function detached(s: string): string {
+  return (' ' + s).slice(1);
+}
 
 function holds(entry: Where | Set<Where> | undefined, where: Where): boolean {
   return entry === undefined ? false : typeof entry === 'object' ? entry.has(where) : entry === where;

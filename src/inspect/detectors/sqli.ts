@@ -64,13 +64,18 @@ interface Hit { rule: string; last: number }
 export function detectSqli(value: string): Detection | null {
   if (value.length < 2) return null;
   const src = value.length > SQLI_MAX_INPUT ? value.slice(0, SQLI_MAX_INPUT) : value;
-  const contexts: Array<[Ctx, number]> = [['single-quote', 39], ['double-quote', 34], ['numeric', 0]];
-  for (const [ctx, quote] of contexts) {
-    if (quote && src.indexOf(String.fromCharCode(quote)) < 0) continue;
-    // Most values are decided by the first tokens; the longer look is only for a later `;`/UNION/WAITFOR.
+  // Whether the value holds `;`, UNION or WAITFOR anywhere: computed once, on demand, for all contexts.
+  let laterSql: boolean | undefined;
+  for (const [ctx, quote] of CONTEXTS) {
+    if (quote && src.indexOf(quote === 39 ? "'" : '"') < 0) continue;
     const tz = new SqlTokenizer(src, 0, quote);
     const tokens: Tokens = [];
-    let pending = collect(tz, tokens, FIRST_LOOK, null);
+    // The first tokens say which checks can still fire; most values can only be SQL through `anywhere`,
+    // which needs a `;`, UNION or WAITFOR somewhere in the value.
+    let pending = collect(tz, tokens, HEAD_LOOK, null);
+    if (onlyAnywhere(tokens, ctx) && !(laterSql ??= LATER_SQL.test(src))) continue;
+    // Most values are decided by the first tokens; the longer look is only for a later `;`/UNION/WAITFOR.
+    pending = collect(tz, tokens, FIRST_LOOK, pending);
     let hit = analyse(tokens, ctx);
     // A hit on a cut-off view is checked again on the longer one, as is a value with a later `;`/UNION/WAITFOR.
     if (tokens.more && (hit || LATER_SQL.test(src.slice(tokens[FIRST_LOOK - 1]!.end)))) {
@@ -87,6 +92,40 @@ export function detectSqli(value: string): Detection | null {
     }
   }
   return null;
+}
+
+const CONTEXTS: ReadonlyArray<readonly [Ctx, number]> = [['single-quote', 39], ['double-quote', 34], ['numeric', 0]];
+/** Tokens read before `onlyAnywhere` decides: the first two, plus the one after them that can turn the second into a call. */
+const HEAD_LOOK = 3;
+/** Keywords `clauseTail` acts on; after any other keyword only `anywhere` can find SQL. */
+const CLAUSE_KEYWORDS = new Set(['order', 'group', 'having', 'where', 'limit', 'procedure', 'into', 'waitfor', 'exec', 'execute']);
+
+/**
+ * True when `analyse(t, ctx)` can only return a hit through `anywhere` (or not at all), judged from the first
+ * HEAD_LOOK tokens, whose types are final (a word's type changes only when the next token is `(`). It mirrors
+ * `analyse`: in a quote context, a literal followed by a plain word, `x`, `.`, a variable, SELECT or a non-clause
+ * keyword reaches neither the switch's checks nor `gluedPayload` (which gives up on such a first token); in the
+ * numeric context, a first token outside the lead set that is neither a call nor `(` goes straight to `anywhere`.
+ */
+function onlyAnywhere(t: Tokens, ctx: Ctx): boolean {
+  const first = t[0];
+  if (!first) return true;
+  if (ctx !== 'numeric') {
+    if (first.type !== 's' || first.open) return true;
+    const head = t[1];
+    if (!head) return true;
+    switch (head.type) {
+      case 'b': case 'x': case '.': case 'v': case 'S': return true;
+      case 'k': return !CLAUSE_KEYWORDS.has(head.text);
+      default: return false;
+    }
+  }
+  switch (first.type) {
+    case 'A': return !((first.text === '-' || first.text === '+') && t[1]?.type === 'n');
+    case 'b': case 'k': case 'C': case 'x': case 'c': case ',': case '.': return true;
+    case 's': return !!first.open;
+    default: return false;
+  }
 }
 
 /** Appends tokens up to `max`; returns the one read ahead (to know whether more follow), for the next call. */

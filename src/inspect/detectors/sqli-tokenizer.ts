@@ -8,16 +8,19 @@
  */
 export type SqlTokenType = 's' | 'n' | 'b' | 'k' | 'L' | 'C' | 'A' | 'f' | 'v' | '(' | ')' | ',' | ';' | '.' | 'c' | 'U' | 'S' | 'x';
 
-export interface SqlToken {
-  type: SqlTokenType;
-  /** Lower-cased text for words and operators; raw text otherwise. */
-  text: string;
-  start: number;
-  end: number;
-  /** Strings: no closing quote before the end of input. Comments: `/*` without `*\/`. */
-  open?: boolean;
-  /** True when whitespace or an inline comment separated this token from the previous one. */
-  spaced?: boolean;
+/** One token. A class with every field always set, so all tokens share one shape (the analysis reads them a lot). */
+export class SqlToken {
+  constructor(
+    public type: SqlTokenType,
+    /** Lower-cased text for words and operators; raw text otherwise. */
+    public text: string,
+    public start: number,
+    public end: number,
+    /** True when whitespace or an inline comment separated this token from the previous one. */
+    public spaced: boolean,
+    /** Strings: no closing quote before the end of input. Comments: `/*` without `*\/`. */
+    public open = false,
+  ) {}
 }
 
 const LOGICAL = new Set(['and', 'or', 'xor', '&&', '||', 'not', '!']);
@@ -31,41 +34,59 @@ const KEYWORDS = new Set([
   'revoke', 'rename', 'call', 'load', 'data', 'infile', 'schema', 'user', 'view', 'index', 'trigger', 'function',
   'if', 'begin', 'any', 'some', 'convert', 'cast', 'rownum', 'dual', 'for', 'xml', 'path', 'sleep', 'benchmark',
 ]);
-const PUNCT = new Set(['(', ')', ',', ';', '.']);
+const COMPARISON_OPS = new Set(['<=>', '<>', '!=', '<=', '>=', '=', '==', '<', '>', '->>', '->', '@>', '<@', '#>', '#>>', '~*', '!~', '!~*', ':=', '?', '?|', '?&']);
 // Longest first, so `<=>` wins over `<=` and `<`.
 const OPERATORS = ['<=>', '->>', '#>>', '!~*', '<>', '!=', '<=', '>=', '||', '&&', '::', '->', '@>', '<@', ':=', '<<', '>>', '#>', '~*', '!~', '==', '?|', '?&', '?',
   '=', '<', '>', '+', '-', '*', '/', '%', '&', '|', '^', '~', '!'];
-/** Operators indexed by their first character. */
-const OPS_BY_FIRST = new Map<string, string[]>();
+/** Operators with their token type, indexed by the char code of their first character (all are ASCII), longest first. */
+const OPS_BY_CODE: Array<Array<{ op: string; type: SqlTokenType }> | undefined> = [];
 for (const op of OPERATORS) {
-  const list = OPS_BY_FIRST.get(op[0]!) ?? [];
-  list.push(op);
-  OPS_BY_FIRST.set(op[0]!, list);
+  const type: SqlTokenType = LOGICAL.has(op) ? 'L' : COMPARISON_OPS.has(op) ? 'C' : 'A';
+  (OPS_BY_CODE[op.charCodeAt(0)] ??= []).push({ op, type });
 }
-const COMPARISON_OPS = new Set(['<=>', '<>', '!=', '<=', '>=', '=', '==', '<', '>', '->>', '->', '@>', '<@', '#>', '#>>', '~*', '!~', '!~*', ':=', '?', '?|', '?&']);
+
+// Character classes of ASCII codes, looked up instead of chains of comparisons (the tokenizer's inner loops).
+const SPACE = 1;
+const DIGIT = 2;
+const WORD_START = 4;
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if (c === 32 || (c >= 9 && c <= 13) || c === 0) ASCII_CLASS[c] = SPACE;
+  else if (c >= 48 && c <= 57) ASCII_CLASS[c] = DIGIT;
+  else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36) ASCII_CLASS[c] = WORD_START;
+}
 
 function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0 || c === 0x2028 || c === 0x2029 || c === 0x3000 || c === 0xfeff;
+  return c < 128 ? ASCII_CLASS[c] === SPACE : c === 0xa0 || c === 0x2028 || c === 0x2029 || c === 0x3000 || c === 0xfeff;
+}
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
 }
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
+/** Letters, `_`, `$`, and any non-ASCII character that is not a space. */
 function isWordStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36 || (c > 127 && !isSpace(c));
+  return c < 128 ? ASCII_CLASS[c] === WORD_START : !isSpace(c);
 }
 function isWordPart(c: number): boolean {
-  return isWordStart(c) || isDigit(c);
+  return c < 128 ? (ASCII_CLASS[c]! & (WORD_START | DIGIT)) !== 0 : !isSpace(c);
 }
+
+/** Every word that is not an identifier, with its type (same precedence as the checks used to have: U, S, L, C, A, k). */
+const WORD_TYPES = new Map<string, SqlTokenType>();
+for (const [words, type] of [[KEYWORDS, 'k'], [ARITH_WORDS, 'A'], [COMPARISON_WORDS, 'C'], [LOGICAL, 'L'], [['select'], 'S'], [['union'], 'U']] as const) {
+  for (const w of words) WORD_TYPES.set(w, type);
+}
+/** Longer words are identifiers without a lookup. */
+let longestTyped = 0;
+for (const w of WORD_TYPES.keys()) longestTyped = Math.max(longestTyped, w.length);
+const MAX_TYPED_WORD = longestTyped;
 
 /** Classifies a lower-cased word into a token type. */
 export function wordType(word: string): SqlTokenType {
-  if (word === 'union') return 'U';
-  if (word === 'select') return 'S';
-  if (LOGICAL.has(word)) return 'L';
-  if (COMPARISON_WORDS.has(word)) return 'C';
-  if (ARITH_WORDS.has(word)) return 'A';
-  if (KEYWORDS.has(word)) return 'k';
-  return 'b';
+  if (word.length > MAX_TYPED_WORD) return 'b';
+  return WORD_TYPES.get(word) ?? 'b';
 }
 
 /**
@@ -113,11 +134,11 @@ export class SqlTokenizer {
           let p = after;
           while (p < end && isSpace(src.charCodeAt(p))) p++;
           if (p < end) { this.pos = after; spaced = true; continue; }
-          const tok: SqlToken = { type: 'c', text: src.slice(this.pos, after), start: this.pos, end: after, spaced };
+          const tok = new SqlToken('c', src.slice(this.pos, after), this.pos, after, spaced);
           this.pos = end;
           return tok;
         }
-        const tok: SqlToken = { type: 'c', text: src.slice(this.pos, end), start: this.pos, end, open: true, spaced };
+        const tok = new SqlToken('c', src.slice(this.pos, end), this.pos, end, spaced, true);
         this.pos = end;
         return tok;
       }
@@ -140,14 +161,14 @@ export class SqlTokenizer {
       let p = start;
       while (p < end && src.charCodeAt(p) !== 10) p++;
       this.pos = p;
-      return { type: 'c', text: src.slice(start, p), start, end: p, spaced };
+      return new SqlToken('c', src.slice(start, p), start, p, spaced);
     }
     if (c === 39 || c === 34) return this.readString(start + 1, c, start, spaced);
     if (c === 96) { // backtick identifier
       let p = start + 1;
       while (p < end && src.charCodeAt(p) !== 96) p++;
       this.pos = Math.min(p + 1, end);
-      return { type: 'b', text: src.slice(start + 1, p).toLowerCase(), start, end: this.pos, spaced };
+      return new SqlToken('b', src.slice(start + 1, p).toLowerCase(), start, this.pos, spaced);
     }
     if (isDigit(c) || (c === 46 && isDigit(c1))) return this.readNumber(start, spaced);
     if (c === 64) { // @var, @@var, @'quoted'
@@ -156,7 +177,7 @@ export class SqlTokenizer {
       while (p < end && (isWordPart(src.charCodeAt(p)) || src.charCodeAt(p) === 46)) p++;
       if (p > start + 1 && !(p === start + 2 && src.charCodeAt(start + 1) === 64)) {
         this.pos = p;
-        return { type: 'v', text: src.slice(start, p).toLowerCase(), start, end: p, spaced };
+        return new SqlToken('v', src.slice(start, p).toLowerCase(), start, p, spaced);
       }
     }
     if (isWordStart(c)) {
@@ -176,19 +197,23 @@ export class SqlTokenizer {
       }
       this.pos = p;
       const type = wordType(word);
-      if (q === 40 && (type === 'b' || type === 'k')) return { type: 'f', text: word, start, end: p, spaced };
-      return { type, text: word, start, end: p, spaced };
+      if (q === 40 && (type === 'b' || type === 'k')) return new SqlToken('f', word, start, p, spaced);
+      return new SqlToken(type, word, start, p, spaced);
     }
-    for (const op of OPS_BY_FIRST.get(src[start]!) ?? []) {
-      if (src.startsWith(op, start) && start + op.length <= end) {
-        this.pos = start + op.length;
-        const type: SqlTokenType = LOGICAL.has(op) ? 'L' : COMPARISON_OPS.has(op) ? 'C' : 'A';
-        return { type, text: op, start, end: this.pos, spaced };
+    const ops = c < 128 ? OPS_BY_CODE[c] : undefined;
+    if (ops) {
+      for (const { op, type } of ops) {
+        if (src.startsWith(op, start) && start + op.length <= end) {
+          this.pos = start + op.length;
+          return new SqlToken(type, op, start, this.pos, spaced);
+        }
       }
     }
     this.pos = start + 1;
     const ch = src[start]!;
-    return { type: PUNCT.has(ch) ? (ch as SqlTokenType) : 'x', text: ch, start, end: this.pos, spaced };
+    // Punctuation is its own type: ( ) , ; .
+    const type: SqlTokenType = c === 40 || c === 41 || c === 44 || c === 59 || c === 46 ? (ch as SqlTokenType) : 'x';
+    return new SqlToken(type, ch, start, this.pos, spaced);
   }
 
   private readString(from: number, quote: number, start: number, spaced: boolean): SqlToken {
@@ -201,12 +226,12 @@ export class SqlTokenizer {
       if (d === quote) {
         if (p + 1 < end && src.charCodeAt(p + 1) === quote) { p += 2; continue; } // doubled quote
         this.pos = p + 1;
-        return { type: 's', text: src.slice(from, p), start, end: p + 1, spaced };
+        return new SqlToken('s', src.slice(from, p), start, p + 1, spaced);
       }
       p++;
     }
     this.pos = end;
-    return { type: 's', text: src.slice(from, end), start, end, open: true, spaced };
+    return new SqlToken('s', src.slice(from, end), start, end, spaced, true);
   }
 
   private readNumber(start: number, spaced: boolean): SqlToken {
@@ -216,7 +241,7 @@ export class SqlTokenizer {
     const c1 = p + 1 < end ? src.charCodeAt(p + 1) | 32 : 0;
     if (src.charCodeAt(p) === 48 && (c1 === 120 || c1 === 98)) { // 0x.. / 0b..
       p += 2;
-      while (p < end && /[0-9a-fA-F]/.test(src[p]!)) p++;
+      while (p < end && isHexDigit(src.charCodeAt(p))) p++;
     } else {
       while (p < end && isDigit(src.charCodeAt(p))) p++;
       if (p < end && src.charCodeAt(p) === 46) { p++; while (p < end && isDigit(src.charCodeAt(p))) p++; }
@@ -228,6 +253,6 @@ export class SqlTokenizer {
     }
     // `1union`, `1or`: MySQL reads a number followed by a word as two tokens, so we do too.
     this.pos = p;
-    return { type: 'n', text: src.slice(start, p), start, end: p, spaced };
+    return new SqlToken('n', src.slice(start, p), start, p, spaced);
   }
 }

@@ -106,7 +106,7 @@ for (const f of ['crs.jsonl', 'benign-dmoz.jsonl']) {
 {
   // Seeded token soups: random sequences of SQL, HTML and JS fragments, to reach paths no corpus does.
   const before = inputs.size;
-  let seed = 12345;
+  let seed = Number(opt('--seed', '12345'));
   const rnd = (n) => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n; }; // xorshift32
   const FRAG = ["'", '"', '`', ' ', '  ', '\t', '\n', '1', '0', '-1', '0x1f', '1.5e3', '.5', 'or', 'OR', 'and', 'xor', '||', '&&', 'not', '!',
     '=', '<>', '!=', '<=>', '<', '>', 'like', 'in', 'is', 'between', 'null', 'true', 'select', 'SELECT', 'union', 'all', 'from', 'where',
@@ -117,7 +117,8 @@ for (const f of ['crs.jsonl', 'benign-dmoz.jsonl']) {
     'if', 'shutdown', 'procedure', 'analyse', 'collate', 'sounds', 'isnull', 'div', 'mod', '\\', '\\\'', "''", '""', 'éa', '\u00a0',
     '<', '>', '<script>', '</script>', '<img', ' src=x', ' onerror=', 'alert(1)', 'javascript:', 'data:text/html,', '&#x6a;', '&colon;',
     '<svg', ' onload=', 'href=', '"><', "'-", "');", 'document.cookie', '{{', '}}', 'constructor', '${', 'eval(', '<style>', 'expression(',
-    '<iframe', '<meta', ' http-equiv=refresh', '<!--', '-->', '<a', '</a>', '<b>', 'on', 'onfocus', 'autofocus', '=', '&', '&amp;', '[', ']'];
+    '<iframe', '<meta', ' http-equiv=refresh', '<!--', '-->', '<a', '</a>', '<b>', 'on', 'onfocus', 'autofocus', '=', '&', '&amp;', '[', ']',
+    ';', '; ', '/**/', '*/(', '(5)', '#\n', '--\n', 'dbms_lock.sleep', 'select.x', 'selects', 'waitfor delay', "'0:0:5'", 'İ', 'K'];
   for (let i = 0; i < FUZZ; i++) {
     const n = 1 + rnd(12);
     // Half start like a value breaking out of a literal (`x'`, `1"`, `1 `), so the SQL paths after the break-out are reached.

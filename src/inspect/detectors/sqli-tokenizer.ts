@@ -56,7 +56,7 @@ for (let c = 0; c < 128; c++) {
   else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36) ASCII_CLASS[c] = WORD_START;
 }
 
-function isSpace(c: number): boolean {
+export function isSpace(c: number): boolean {
   return c < 128 ? ASCII_CLASS[c] === SPACE : c === 0xa0 || c === 0x2028 || c === 0x2029 || c === 0x3000 || c === 0xfeff;
 }
 function isHexDigit(c: number): boolean {
@@ -66,10 +66,10 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 /** Letters, `_`, `$`, and any non-ASCII character that is not a space. */
-function isWordStart(c: number): boolean {
+export function isWordStart(c: number): boolean {
   return c < 128 ? ASCII_CLASS[c] === WORD_START : !isSpace(c);
 }
-function isWordPart(c: number): boolean {
+export function isWordPart(c: number): boolean {
   return c < 128 ? (ASCII_CLASS[c]! & (WORD_START | DIGIT)) !== 0 : !isSpace(c);
 }
 
@@ -83,9 +83,19 @@ let longestTyped = 0;
 for (const w of WORD_TYPES.keys()) longestTyped = Math.max(longestTyped, w.length);
 const MAX_TYPED_WORD = longestTyped;
 
+/** For each length, a bit per first letter (a-z) that some typed word of that length starts with: most identifiers are ruled out without hashing them. */
+const TYPED_FIRST = new Int32Array(MAX_TYPED_WORD + 1);
+for (const w of WORD_TYPES.keys()) {
+  const c = w.charCodeAt(0) - 97;
+  if (c >= 0 && c < 26) TYPED_FIRST[w.length]! |= 1 << c;
+}
+
 /** Classifies a lower-cased word into a token type. */
 export function wordType(word: string): SqlTokenType {
-  if (word.length > MAX_TYPED_WORD) return 'b';
+  const len = word.length;
+  if (len > MAX_TYPED_WORD) return 'b';
+  const c = word.charCodeAt(0) - 97;
+  if (c >= 0 && c < 26 && (TYPED_FIRST[len]! & (1 << c)) === 0) return 'b';
   return WORD_TYPES.get(word) ?? 'b';
 }
 
@@ -96,6 +106,8 @@ export function wordType(word: string): SqlTokenType {
 export class SqlTokenizer {
   private pos: number;
   private versioned = 0;
+  /** Next backslash position as last looked up (-2: not yet, -1: none left); see backslashFrom. */
+  private backslash = -2;
   private pendingQuote: number;
   constructor(private readonly src: string, start = 0, quote = 0, private readonly limit = src.length) {
     this.pos = start;
@@ -219,19 +231,26 @@ export class SqlTokenizer {
   private readString(from: number, quote: number, start: number, spaced: boolean): SqlToken {
     const src = this.src;
     const end = this.limit;
+    const quoteChar = quote === 39 ? "'" : '"';
+    // Jump from one quote or backslash to the next with indexOf (long prose strings are the common case).
     let p = from;
     while (p < end) {
-      const d = src.charCodeAt(p);
-      if (d === 92) { p += 2; continue; } // backslash escape (MySQL default)
-      if (d === quote) {
-        if (p + 1 < end && src.charCodeAt(p + 1) === quote) { p += 2; continue; } // doubled quote
-        this.pos = p + 1;
-        return new SqlToken('s', src.slice(from, p), start, p + 1, spaced);
-      }
-      p++;
+      const backslash = this.backslashFrom(p);
+      const q = src.indexOf(quoteChar, p);
+      if (backslash >= 0 && backslash < end && (q < 0 || backslash < q)) { p = backslash + 2; continue; } // backslash escape (MySQL default)
+      if (q < 0 || q >= end) break;
+      if (q + 1 < end && src.charCodeAt(q + 1) === quote) { p = q + 2; continue; } // doubled quote
+      this.pos = q + 1;
+      return new SqlToken('s', src.slice(from, q), start, q + 1, spaced);
     }
     this.pos = end;
     return new SqlToken('s', src.slice(from, end), start, end, spaced, true);
+  }
+
+  /** Index of the first backslash at or after `p` (-1: none). Remembered: positions only move forward, so the value is scanned once. */
+  private backslashFrom(p: number): number {
+    if (this.backslash !== -1 && this.backslash < p) this.backslash = this.src.indexOf('\\', p);
+    return this.backslash;
   }
 
   private readNumber(start: number, spaced: boolean): SqlToken {

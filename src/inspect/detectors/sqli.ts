@@ -1,5 +1,5 @@
 /** SQL injection detector: does the input, placed in a string or numeric SQL context, break out and form SQL syntax? */
-import { SqlTokenizer, type SqlToken } from './sqli-tokenizer.ts';
+import { isSpace, isWordPart, isWordStart, SqlTokenizer, type SqlToken } from './sqli-tokenizer.ts';
 
 export interface Detection {
   /** The part of the input that forms the injection (capped). */
@@ -64,16 +64,16 @@ interface Hit { rule: string; last: number }
 export function detectSqli(value: string): Detection | null {
   if (value.length < 2) return null;
   const src = value.length > SQLI_MAX_INPUT ? value.slice(0, SQLI_MAX_INPUT) : value;
-  // Whether the value holds `;`, UNION or WAITFOR anywhere: computed once, on demand, for all contexts.
+  // Whether `anywhere` could find SQL in the value at all: computed once, on demand, for all contexts.
   let laterSql: boolean | undefined;
   for (const [ctx, quote] of CONTEXTS) {
     if (quote && src.indexOf(quote === 39 ? "'" : '"') < 0) continue;
     const tz = new SqlTokenizer(src, 0, quote);
     const tokens: Tokens = [];
     // The first tokens say which checks can still fire; most values can only be SQL through `anywhere`,
-    // which needs a `;`, UNION or WAITFOR somewhere in the value.
+    // which needs a statement after a `;`, a SELECT (of UNION SELECT) or a WAITFOR somewhere in the value.
     let pending = collect(tz, tokens, HEAD_LOOK, null);
-    if (onlyAnywhere(tokens, ctx) && !(laterSql ??= LATER_SQL.test(src))) continue;
+    if (onlyAnywhere(tokens, ctx) && !(laterSql ??= anywherePossible(src))) continue;
     // Most values are decided by the first tokens; the longer look is only for a later `;`/UNION/WAITFOR.
     pending = collect(tz, tokens, FIRST_LOOK, pending);
     let hit = analyse(tokens, ctx);
@@ -99,6 +99,57 @@ const CONTEXTS: ReadonlyArray<readonly [Ctx, number]> = [['single-quote', 39], [
 const HEAD_LOOK = 3;
 /** Keywords `clauseTail` acts on; after any other keyword only `anywhere` can find SQL. */
 const CLAUSE_KEYWORDS = new Set(['order', 'group', 'having', 'where', 'limit', 'procedure', 'into', 'waitfor', 'exec', 'execute']);
+
+/** Words that start a statement `strictStatementAt` accepts (the rest are SELECT and payload calls). */
+const STATEMENT_WORDS = new Set(['select', 'drop', 'truncate', 'create', 'alter', 'insert', 'replace', 'update', 'delete', 'exec', 'execute', 'declare', 'set', 'shutdown', 'waitfor']);
+
+/**
+ * A necessary condition for `anywhere` to find SQL in `src` (whatever the context), checked on characters:
+ * its UNION needs a SELECT word and its WAITFOR a WAITFOR word; its stacked query needs a `;` followed by a token
+ * `strictStatementAt` accepts: a statement word, a call (a word then `(`), or a string whose content is a statement
+ * word. A `;` followed by a comment marker (`/ - # *`) could be followed by anything, so it counts. Inside strings `;` is no token: counting it errs on the safe side.
+ */
+function anywherePossible(src: string): boolean {
+  if (hasWordEndingAt(src, 'select') || hasWordEndingAt(src, 'waitfor')) return true;
+  for (let semi = src.indexOf(';'); semi >= 0; semi = src.indexOf(';', semi + 1)) {
+    let p = semi + 1;
+    while (p < src.length && isSpace(src.charCodeAt(p))) p++;
+    if (p >= src.length) continue;
+    const c = src.charCodeAt(p);
+    if (c === 47 || c === 45 || c === 35 || c === 42) return true;
+    // A string or backtick token: `strictStatementAt` reads its content as text (`;'shutdown'`), and `\`sleep\`(` is a call.
+    if (c === 39 || c === 34 || c === 96) return true;
+    if (!isWordStart(c)) continue;
+    let q = p + 1;
+    while (q < src.length && isWordPart(src.charCodeAt(q))) q++;
+    if (STATEMENT_WORDS.has(src.slice(p, q).toLowerCase())) return true;
+    // A call: the (qualified) name, then `(` directly, after spaces, or after a comment or comment end (`sleep/**/(5)`, `sleep*/(5)`).
+    while (q + 1 < src.length && src.charCodeAt(q) === 46 && isWordStart(src.charCodeAt(q + 1))) {
+      q += 2;
+      while (q < src.length && isWordPart(src.charCodeAt(q))) q++;
+    }
+    // `n'..'`, `_utf8'..'`: a string prefix (its content is the text, as above).
+    if (q < src.length && src.charCodeAt(q) === 39) return true;
+    while (q < src.length && isSpace(src.charCodeAt(q))) q++;
+    const d = q < src.length ? src.charCodeAt(q) : 0;
+    if (d === 40 || d === 47 || d === 45 || d === 35 || d === 42) return true;
+  }
+  return false;
+}
+
+/** True when `word` (lower-case ASCII) occurs in `src`, in any case, not followed by a word character (so the tokenizer could read a word ending there). */
+function hasWordEndingAt(src: string, word: string): boolean {
+  const re = word === 'select' ? SELECT_RE : WAITFOR_RE;
+  re.lastIndex = 0;
+  for (let m = re.exec(src); m; m = re.exec(src)) {
+    const after = m.index + word.length;
+    if (after >= src.length || !isWordPart(src.charCodeAt(after))) return true;
+    re.lastIndex = m.index + 1;
+  }
+  return false;
+}
+const SELECT_RE = /select/gi;
+const WAITFOR_RE = /waitfor/gi;
 
 /**
  * True when `analyse(t, ctx)` can only return a hit through `anywhere` (or not at all), judged from the first

@@ -245,11 +245,11 @@ const SINK_STARTS = ['document', 'window', 'top', 'self', 'parent', 'eval', 'set
  * Both patterns are anchored at the start of `compact` (the first 400 characters with comments blanked, spaces around
  * `.[]()=` and backticks removed, leading spaces trimmed). That rewrite never joins or changes letters, so unless a
  * comment comes first, `compact` starts with what `lower` starts with after its spaces. The only alternatives not
- * tied to that start need a backtick (`x.call`...``) or `html` (`x.innerhtml=`).
+ * tied to that start need a backtick (`x.call`...``) or `innerhtml`/`outerhtml` (`x.innerhtml=`: the letters stay together).
  */
 function sinkCodePossible(lower: string): boolean {
   const code = lower.length > 400 ? lower.slice(0, 400) : lower;
-  if (code.indexOf('`') >= 0 || code.indexOf('html') >= 0) return true;
+  if (code.indexOf('`') >= 0 || code.indexOf('innerhtml') >= 0 || code.indexOf('outerhtml') >= 0) return true;
   let k = 0;
   while (k < code.length && isJsSpace(code.charCodeAt(k))) k++;
   if (k >= code.length) return false;

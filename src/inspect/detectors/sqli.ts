@@ -66,14 +66,17 @@ export function detectSqli(value: string): Detection | null {
   const src = value.length > SQLI_MAX_INPUT ? value.slice(0, SQLI_MAX_INPUT) : value;
   // Whether `anywhere` could find SQL in the value at all: computed once, on demand, for all contexts.
   let laterSql: boolean | undefined;
+  let hasParen: boolean | undefined;
   for (const [ctx, quote] of CONTEXTS) {
     if (quote && src.indexOf(quote === 39 ? "'" : '"') < 0) continue;
     const tz = new SqlTokenizer(src, 0, quote);
     const tokens: Tokens = [];
-    // The first tokens say which checks can still fire; most values can only be SQL through `anywhere`,
-    // which needs a statement after a `;`, a SELECT (of UNION SELECT) or a WAITFOR somewhere in the value.
+    // The first tokens say which checks can still fire. Most values can only be SQL through `anywhere`, which
+    // needs a statement after a `;`, a SELECT (of UNION SELECT) or a WAITFOR, or through `gluedPayload`, which
+    // needs the same or a `(`: without them, the context is decided (null) before tokenizing the rest.
     let pending = collect(tz, tokens, HEAD_LOOK, null);
-    if (onlyAnywhere(tokens, ctx) && !(laterSql ??= anywherePossible(src))) continue;
+    const r = reach(tokens, ctx);
+    if (r !== ANY && (r === ANYWHERE_ONLY || (hasParen ??= src.indexOf('(') >= 0) === false) && !(laterSql ??= anywherePossible(src))) continue;
     // Most values are decided by the first tokens; the longer look is only for a later `;`/UNION/WAITFOR.
     pending = collect(tz, tokens, FIRST_LOOK, pending);
     let hit = analyse(tokens, ctx);
@@ -95,7 +98,7 @@ export function detectSqli(value: string): Detection | null {
 }
 
 const CONTEXTS: ReadonlyArray<readonly [Ctx, number]> = [['single-quote', 39], ['double-quote', 34], ['numeric', 0]];
-/** Tokens read before `onlyAnywhere` decides: the first two, plus the one after them that can turn the second into a call. */
+/** Tokens read before `reach` decides: up to a signed number and the head after it. */
 const HEAD_LOOK = 3;
 /** Keywords `clauseTail` acts on; after any other keyword only `anywhere` can find SQL. */
 const CLAUSE_KEYWORDS = new Set(['order', 'group', 'having', 'where', 'limit', 'procedure', 'into', 'waitfor', 'exec', 'execute']);
@@ -151,31 +154,48 @@ function hasWordEndingAt(src: string, word: string): boolean {
 const SELECT_RE = /select/gi;
 const WAITFOR_RE = /waitfor/gi;
 
+/** What `analyse` can still find after the first tokens: only `anywhere`'s constructs, those or `gluedPayload`'s, or anything. */
+const ANYWHERE_ONLY = 0;
+const GLUED_OR_ANYWHERE = 1;
+const ANY = 2;
+
 /**
- * True when `analyse(t, ctx)` can only return a hit through `anywhere` (or not at all), judged from the first
- * HEAD_LOOK tokens, whose types are final (a word's type changes only when the next token is `(`). It mirrors
- * `analyse`: in a quote context, a literal followed by a plain word, `x`, `.`, a variable, SELECT or a non-clause
- * keyword reaches neither the switch's checks nor `gluedPayload` (which gives up on such a first token); in the
- * numeric context, a first token outside the lead set that is neither a call nor `(` goes straight to `anywhere`.
+ * Mirrors `analyse` on its first HEAD_LOOK tokens. A quote context needs a closed literal first; the numeric one a lead
+ * (optionally signed number, variable, closed literal) or else only a call or `(` first reaches more than `anywhere`.
+ * After the lead, the switch in `analyse` acts on `)` and comment, `;`, UNION, logical, comparison and clause-keyword
+ * heads only; any other head goes to `gluedPayload`, which gives up at once on a plain word, `x`, `.`, a variable,
+ * SELECT or another keyword, and otherwise needs a call or `(` (so a `(` in the value) or a UNION SELECT to find SQL.
  */
-function onlyAnywhere(t: Tokens, ctx: Ctx): boolean {
+function reach(t: Tokens, ctx: Ctx): number {
   const first = t[0];
-  if (!first) return true;
+  if (!first) return ANYWHERE_ONLY;
+  let i = 0;
   if (ctx !== 'numeric') {
-    if (first.type !== 's' || first.open) return true;
-    const head = t[1];
-    if (!head) return true;
-    switch (head.type) {
-      case 'b': case 'x': case '.': case 'v': case 'S': return true;
-      case 'k': return !CLAUSE_KEYWORDS.has(head.text);
-      default: return false;
-    }
+    if (first.type !== 's' || first.open) return ANYWHERE_ONLY;
+    i = 1;
+  } else {
+    if (first.type === 'A' && (first.text === '-' || first.text === '+') && t[1]?.type === 'n') i = 1;
+    const lt = t[i]!;
+    if (lt.type === 'n' || lt.type === 'v' || (lt.type === 's' && !lt.open)) i++;
+    else if (lt.type === ')' || lt.type === ';' || lt.type === 'U' || lt.type === 'L' || lt.type === 'S' || lt.type === 'f' || lt.type === '(') return ANY;
+    else return ANYWHERE_ONLY;
   }
-  switch (first.type) {
-    case 'A': return !((first.text === '-' || first.text === '+') && t[1]?.type === 'n');
-    case 'b': case 'k': case 'C': case 'x': case 'c': case ',': case '.': return true;
-    case 's': return !!first.open;
-    default: return false;
+  const head = t[i];
+  if (!head) return ANYWHERE_ONLY;
+  // A word's type is final once the token after it is known (only a following `(` turns it into a call).
+  const final = i + 1 < t.length || !t.more;
+  switch (head.type) {
+    case ')': case 'c': case ';': case 'U': case 'L': case 'C':
+      return ANY;
+    case 'k':
+      if (CLAUSE_KEYWORDS.has(head.text)) return ANY;
+      return final ? ANYWHERE_ONLY : GLUED_OR_ANYWHERE;
+    case 'b':
+      return final ? ANYWHERE_ONLY : GLUED_OR_ANYWHERE;
+    case 'x': case '.': case 'v': case 'S':
+      return ANYWHERE_ONLY;
+    default: // n s A , f (
+      return GLUED_OR_ANYWHERE;
   }
 }
 

@@ -67,8 +67,14 @@ export function detectSqli(value: string): Detection | null {
   // Whether `anywhere` could find SQL in the value at all: computed once, on demand, for all contexts.
   let laterSql: boolean | undefined;
   let hasParen: boolean | undefined;
+  const singleQuote = src.indexOf("'") >= 0;
   for (const [ctx, quote] of CONTEXTS) {
-    if (quote && src.indexOf(quote === 39 ? "'" : '"') < 0) continue;
+    // A quote context needs its quote in the value.
+    if (quote === 39 && !singleQuote) continue;
+    if (quote === 34 && src.indexOf('"') < 0) continue;
+    // A numeric value that starts with a plain word (no `(`, no `'`) only reaches `anywhere`: decided without tokens.
+    if (quote === 0 && !singleQuote && startsWithPlainWord(src) && !(hasParen ??= src.indexOf('(') >= 0) &&
+      !(laterSql ??= anywherePossible(src))) continue;
     const tz = new SqlTokenizer(src, 0, quote);
     const tokens: Tokens = [];
     // The first tokens say which checks can still fire. Most values can only be SQL through `anywhere`, which
@@ -76,7 +82,7 @@ export function detectSqli(value: string): Detection | null {
     // needs the same or a `(`: without them, the context is decided (null) before tokenizing the rest.
     let pending = collect(tz, tokens, HEAD_LOOK, null);
     const r = reach(tokens, ctx);
-    if (r !== ANY && (r === ANYWHERE_ONLY || (hasParen ??= src.indexOf('(') >= 0) === false) && !(laterSql ??= anywherePossible(src))) continue;
+    if (r !== ANY && (r === ANYWHERE_ONLY || !(hasParen ??= src.indexOf('(') >= 0)) && !(laterSql ??= anywherePossible(src))) continue;
     // Most values are decided by the first tokens; the longer look is only for a later `;`/UNION/WAITFOR.
     pending = collect(tz, tokens, FIRST_LOOK, pending);
     let hit = analyse(tokens, ctx);
@@ -153,6 +159,23 @@ function hasWordEndingAt(src: string, word: string): boolean {
 }
 const SELECT_RE = /select/gi;
 const WAITFOR_RE = /waitfor/gi;
+
+/** The words `wordType` makes logical (L), UNION (U) or SELECT (S): as a numeric value's first token, they lead somewhere. */
+const LEADING_WORDS = new Set(['and', 'or', 'xor', 'not', 'union', 'select']);
+
+/**
+ * True when the numeric context's first token is, without tokenizing, a word that `analyse` sends straight to
+ * `anywhere` (its else branch): the value starts with an ASCII letter, `_` or `$`, and the word there is none of
+ * LEADING_WORDS. The caller also requires no `(` (a word before `(` is a call) and no `'` (`n'..'`, `_utf8'..'` are
+ * strings). A qualified name (`or.x`) is one identifier to the tokenizer; checking its first part only errs on the safe side.
+ */
+function startsWithPlainWord(src: string): boolean {
+  const c = src.charCodeAt(0);
+  if (c >= 128 || !isWordStart(c)) return false;
+  let p = 1;
+  while (p < src.length && isWordPart(src.charCodeAt(p))) p++;
+  return p > 6 || !LEADING_WORDS.has(src.slice(0, p).toLowerCase());
+}
 
 /** What `analyse` can still find after the first tokens: only `anywhere`'s constructs, those or `gluedPayload`'s, or anything. */
 const ANYWHERE_ONLY = 0;

@@ -136,10 +136,12 @@ function jsLike(rest: string): boolean {
   return /^(?:void|new|typeof|with|throw|if|for|while|var|let|const|function|delete|return)\b|^[\w$.[\]'"]{1,80}\s*[(`=]/.test(s);
 }
 
+const SCRIPT_URL_NEEDS = /script|data|[&\t\n\r]/;
+
 /** `javascript:`/`vbscript:` followed by code, or a `data:` URL of an HTML/SVG/script type, anywhere in the value. */
 function scriptUrl(src: string, lower: string): Detection | null {
-  // The scheme needs `script` or `data`; the obfuscations need `&` or a tab/newline (indexOf is cheaper than one regex).
-  if (lower.indexOf('script') < 0 && lower.indexOf('data') < 0 && lower.indexOf('&') < 0 && !hasTabOrNewline(lower)) return null;
+  // The scheme needs `script` or `data`; the obfuscations need `&` or a tab/newline (the regex below, `&#|&[a-z]{2,8};`, is slower).
+  if (!SCRIPT_URL_NEEDS.test(lower)) return null;
   const hasObfuscation = /&#|&[a-z]{2,8};|[\t\n\r]/.test(lower);
   const view = hasObfuscation ? decodeEntities(src).replace(/[\t\n\r]/g, '') : src;
   const lv = hasObfuscation ? view.toLowerCase() : lower;
@@ -157,10 +159,6 @@ function scriptUrl(src: string, lower: string): Detection | null {
     if (hasObfuscation && lower.indexOf(m[0]) < 0) return found(view, m.index, m.index + m[0].length + 60, `obfuscated ${m[0].replace(/\s/g, '')} URL`);
   }
   return null;
-}
-
-function hasTabOrNewline(s: string): boolean {
-  return s.indexOf('\n') >= 0 || s.indexOf('\t') >= 0 || s.indexOf('\r') >= 0;
 }
 
 /**
@@ -237,8 +235,6 @@ function templateOrSink(src: string, lower: string): Detection | null {
   return null;
 }
 
-/** Starts of a value that the two anchored sink patterns below can match (`(` for `(document)`, `[` for `[].x.call`). */
-const SINK_STARTS = ['document', 'window', 'top', 'self', 'parent', 'eval', 'settimeout', 'new', '(', '['];
 
 /**
  * A necessary condition for the sink-code patterns of templateOrSink, checked without building their input.
@@ -253,9 +249,18 @@ function sinkCodePossible(lower: string): boolean {
   let k = 0;
   while (k < code.length && isJsSpace(code.charCodeAt(k))) k++;
   if (k >= code.length) return false;
-  if (code.charCodeAt(k) === 47) return true; // a leading comment: compact starts after it
-  for (const start of SINK_STARTS) if (code.startsWith(start, k)) return true;
-  return false;
+  switch (code.charCodeAt(k)) {
+    case 47: return true; // `/`: a leading comment, compact starts after it
+    case 40: case 91: return true; // `(document)...`, `[].x.call`
+    case 100: return code.startsWith('document', k);
+    case 119: return code.startsWith('window', k);
+    case 116: return code.startsWith('top', k);
+    case 115: return code.startsWith('self', k) || code.startsWith('settimeout', k);
+    case 112: return code.startsWith('parent', k);
+    case 101: return code.startsWith('eval', k);
+    case 110: return code.startsWith('new', k);
+    default: return false;
+  }
 }
 
 /** The characters of the regex class `\s` (and of trimStart): JS WhiteSpace and LineTerminator. */

@@ -72,9 +72,8 @@ export function detectSqli(value: string): Detection | null {
     // A quote context needs its quote in the value.
     if (quote === 39 && !singleQuote) continue;
     if (quote === 34 && src.indexOf('"') < 0) continue;
-    // A numeric value that starts with a plain word (no `(`, no `'`) only reaches `anywhere`: decided without tokens.
-    if (quote === 0 && !singleQuote && startsWithPlainWord(src) && !(hasParen ??= src.indexOf('(') >= 0) &&
-      !(laterSql ??= anywherePossible(src))) continue;
+    // A numeric value that starts with a plain word only reaches `anywhere`: decided without tokens.
+    if (quote === 0 && startsWithPlainWord(src, singleQuote) && !(laterSql ??= anywherePossible(src))) continue;
     const tz = new SqlTokenizer(src, 0, quote);
     const tokens: Tokens = [];
     // The first tokens say which checks can still fire. Most values can only be SQL through `anywhere`, which
@@ -165,16 +164,31 @@ const LEADING_WORDS = new Set(['and', 'or', 'xor', 'not', 'union', 'select']);
 
 /**
  * True when the numeric context's first token is, without tokenizing, a word that `analyse` sends straight to
- * `anywhere` (its else branch): the value starts with an ASCII letter, `_` or `$`, and the word there is none of
- * LEADING_WORDS. The caller also requires no `(` (a word before `(` is a call) and no `'` (`n'..'`, `_utf8'..'` are
- * strings). A qualified name (`or.x`) is one identifier to the tokenizer; checking its first part only errs on the safe side.
+ * `anywhere` (its else branch): the value starts with an ASCII letter, `_` or `$`; the word there is none of
+ * LEADING_WORDS; it is no string prefix before a quote (`n'..'`, `x'..'`, `_utf8'..'`); and no `(` follows it,
+ * directly, after spaces or after a comment (it would be a call). A qualified name (`or.x`) is one identifier to the
+ * tokenizer, so judging by its first part, as here, only errs on the safe side.
  */
-function startsWithPlainWord(src: string): boolean {
+function startsWithPlainWord(src: string, singleQuote: boolean): boolean {
   const c = src.charCodeAt(0);
   if (c >= 128 || !isWordStart(c)) return false;
+  if (c === 95 && singleQuote) return false;
   let p = 1;
   while (p < src.length && isWordPart(src.charCodeAt(p))) p++;
-  return p > 6 || !LEADING_WORDS.has(src.slice(0, p).toLowerCase());
+  if (p <= 6) {
+    const word = src.slice(0, p).toLowerCase();
+    if (LEADING_WORDS.has(word)) return false;
+    if (singleQuote && (word === 'n' || word === 'e' || word === 'x' || word === 'b')) return false;
+  }
+  while (p + 1 < src.length && src.charCodeAt(p) === 46 && isWordStart(src.charCodeAt(p + 1))) {
+    p += 2;
+    while (p < src.length && isWordPart(src.charCodeAt(p))) p++;
+  }
+  while (p < src.length && isSpace(src.charCodeAt(p))) p++;
+  const d = p < src.length ? src.charCodeAt(p) : 0;
+  const d1 = p + 1 < src.length ? src.charCodeAt(p + 1) : 0;
+  // `(`, or a comment the tokenizer may skip to reach one: `/*`, `--`, `#`.
+  return d !== 40 && !(d === 47 && d1 === 42) && !(d === 45 && d1 === 45) && d !== 35;
 }
 
 /** What `analyse` can still find after the first tokens: only `anywhere`'s constructs, those or `gluedPayload`'s, or anything. */

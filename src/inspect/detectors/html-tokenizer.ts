@@ -63,7 +63,8 @@ export function scanTags(src: string, visit: (tag: HtmlTag) => boolean, limit = 
       p++;
     }
     const name = src.slice(nameStart, p).toLowerCase();
-    const colon = name.lastIndexOf(':');
+    // indexOf first: V8's lastIndexOf is a slow runtime call, and most names have no prefix.
+    const colon = name.indexOf(':') < 0 ? -1 : name.lastIndexOf(':');
     const tag: HtmlTag = { name, local: colon >= 0 ? name.slice(colon + 1) : name, attrs: [], start: lt, end: limit, closing, open: true };
     p = readAttributes(src, p, limit, tag);
     count++;

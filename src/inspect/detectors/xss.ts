@@ -106,12 +106,14 @@ function scriptRuns(src: string, tag: HtmlTag): boolean {
 /** CSS that runs script or loads a stylesheet/binding: expression(), javascript: urls, -moz-binding, behavior, @import. */
 function dangerousCss(css: string): boolean {
   // CSS escapes (`\6a`, `\j`) and comments are removed the way a CSS parser would see through them.
-  const plain = css
-    .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/\\([0-9a-fA-F]{1,6})\s?/g, (_m, h: string) => String.fromCodePoint(Math.min(parseInt(h, 16), 0x10ffff) || 0x20))
-    .replace(/\\(.)/g, '$1')
-    .replace(/[\s\u0000-\u001f]+/g, '')
-    .toLowerCase();
+  // The comment and escape passes change nothing without `/*` or `\\` (the usual style value): skipped then.
+  let plain = css.indexOf('/*') < 0 ? css : css.replace(/\/\*[\s\S]*?\*\//g, '');
+  if (plain.indexOf('\\') >= 0) {
+    plain = plain
+      .replace(/\\([0-9a-fA-F]{1,6})\s?/g, (_m, h: string) => String.fromCodePoint(Math.min(parseInt(h, 16), 0x10ffff) || 0x20))
+      .replace(/\\(.)/g, '$1');
+  }
+  plain = plain.replace(/[\s\u0000-\u001f]+/g, '').toLowerCase();
   return /expression\(|-moz-binding|behavior:|@import|url\((?:['"])?(?:javascript|vbscript|livescript):|url\((?:['"])?data:(?:text\/html|image\/svg)/.test(plain);
 }
 

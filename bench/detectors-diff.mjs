@@ -130,6 +130,29 @@ for (const f of ['crs.jsonl', 'benign-dmoz.jsonl']) {
   counts['fuzz'] = inputs.size - before;
 }
 
+// The SQL tokenizers too, when both builds have one: the same tokens from each start (numeric, after ' and after ").
+const OLD_TZ = (await import(pathToFileURL(join(REF, 'sqli-tokenizer.js')).href)).SqlTokenizer;
+const NEW_TZ = (await dist('inspect/detectors/sqli-tokenizer.js')).SqlTokenizer;
+let tokenStreams = 0;
+let tokenDiffer = 0;
+const tokenKey = (t) => t && `${t.type}|${t.text}|${t.start}|${t.end}|${!!t.open}|${!!t.spaced}`;
+if (OLD_TZ && NEW_TZ) {
+  for (const s of inputs) {
+    const src = s.length > 4096 ? s.slice(0, 4096) : s;
+    for (const quote of [0, 39, 34]) {
+      const a = new OLD_TZ(src, 0, quote);
+      const b = new NEW_TZ(src, 0, quote);
+      tokenStreams++;
+      for (let n = 0; n < 200; n++) {
+        const x = tokenKey(a.next());
+        const y = tokenKey(b.next());
+        if (x !== y) { tokenDiffer++; if (tokenDiffer <= 5) console.log(`token stream differs (quote ${quote}) ${JSON.stringify(src).slice(0, 120)}: ${x} vs ${y}`); break; }
+        if (!x) break;
+      }
+    }
+  }
+}
+
 let compared = 0;
 let differ = 0;
 let reasonDiffer = 0;
@@ -153,5 +176,6 @@ for (const s of inputs) {
 console.log(`inputs by source (distinct, new): ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 console.log(`${inputs.size} distinct inputs, ${compared} detector calls compared; reference detections: sqli ${hits.sqli}, xss ${hits.xss}`);
 console.log(`decision/matched differences: ${differ}; reason-only differences: ${reasonDiffer}`);
+console.log(`SQL token streams compared: ${tokenStreams} (first 200 tokens each), differing: ${tokenDiffer}`);
 for (const l of show) console.log(l);
-process.exit(differ || reasonDiffer ? 1 : 0);
+process.exit(differ || reasonDiffer || tokenDiffer ? 1 : 0);

@@ -38,11 +38,15 @@ const COMPARISON_OPS = new Set(['<=>', '<>', '!=', '<=', '>=', '=', '==', '<', '
 // Longest first, so `<=>` wins over `<=` and `<`.
 const OPERATORS = ['<=>', '->>', '#>>', '!~*', '<>', '!=', '<=', '>=', '||', '&&', '::', '->', '@>', '<@', ':=', '<<', '>>', '#>', '~*', '!~', '==', '?|', '?&', '?',
   '=', '<', '>', '+', '-', '*', '/', '%', '&', '|', '^', '~', '!'];
-/** Operators with their token type, indexed by the char code of their first character (all are ASCII), longest first. */
-const OPS_BY_CODE: Array<Array<{ op: string; type: SqlTokenType }> | undefined> = [];
+/** An operator with its type and the codes of its second and third characters (-1: none), compared without slicing. */
+interface Op { op: string; type: SqlTokenType; c1: number; c2: number }
+/** Operators indexed by the char code of their first character (all are ASCII), longest first. */
+const OPS_BY_CODE: Array<Op[] | undefined> = [];
 for (const op of OPERATORS) {
   const type: SqlTokenType = LOGICAL.has(op) ? 'L' : COMPARISON_OPS.has(op) ? 'C' : 'A';
-  (OPS_BY_CODE[op.charCodeAt(0)] ??= []).push({ op, type });
+  const c1 = op.length > 1 ? op.charCodeAt(1) : -1;
+  const c2 = op.length > 2 ? op.charCodeAt(2) : -1;
+  (OPS_BY_CODE[op.charCodeAt(0)] ??= []).push({ op, type, c1, c2 });
 }
 
 // Character classes of ASCII codes, looked up instead of chains of comparisons (the tokenizer's inner loops).
@@ -214,11 +218,14 @@ export class SqlTokenizer {
     }
     const ops = c < 128 ? OPS_BY_CODE[c] : undefined;
     if (ops) {
-      for (const { op, type } of ops) {
-        if (src.startsWith(op, start) && start + op.length <= end) {
-          this.pos = start + op.length;
-          return new SqlToken(type, op, start, this.pos, spaced);
-        }
+      // The first operator (longest first) whose remaining characters follow, within the limit.
+      const c2 = start + 2 < end ? src.charCodeAt(start + 2) : -2;
+      for (let k = 0; k < ops.length; k++) {
+        const o = ops[k]!;
+        if (o.c1 >= 0 && (start + 1 >= end || c1 !== o.c1)) continue;
+        if (o.c2 >= 0 && c2 !== o.c2) continue;
+        this.pos = start + o.op.length;
+        return new SqlToken(o.type, o.op, start, this.pos, spaced);
       }
     }
     this.pos = start + 1;

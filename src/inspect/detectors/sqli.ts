@@ -115,7 +115,8 @@ const STATEMENT_WORDS = new Set(['select', 'drop', 'truncate', 'create', 'alter'
  * A necessary condition for `anywhere` to find SQL in `src` (whatever the context), checked on characters:
  * its UNION needs a SELECT word and its WAITFOR a WAITFOR word; its stacked query needs a `;` followed by a token
  * `strictStatementAt` accepts: a statement word, a call (a word then `(`), or a string whose content is a statement
- * word. A `;` followed by a comment marker (`/ - # *`) could be followed by anything, so it counts. Inside strings `;` is no token: counting it errs on the safe side.
+ * word. A `;` followed by a comment marker (`/ - # *`) could be followed by anything, so it counts. Inside strings
+ * `;` is no token: counting it errs on the safe side.
  */
 function anywherePossible(src: string): boolean {
   if (hasWordEndingAt(src, 'select') || hasWordEndingAt(src, 'waitfor')) return true;

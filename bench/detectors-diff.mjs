@@ -2,8 +2,12 @@
 //
 //   npm run build && node bench/detectors-diff.mjs [--ref DIR] [--fuzz N]
 //
-// DIR holds the reference dist/inspect/detectors/*.js (default: /tmp/det-orig; make it with
-//   mkdir -p /tmp/det-orig && git show main:... or copy dist/inspect/detectors/*.js from a build of main).
+// DIR holds the reference build of the four detector files (default: /tmp/det-orig). To make it from a commit
+// (6f33dac: the detectors before the speed work), compile just those files:
+//   mkdir -p /tmp/det-orig/src && for f in sqli sqli-tokenizer xss html-tokenizer; do
+//     git show 6f33dac:src/inspect/detectors/$f.ts > /tmp/det-orig/src/$f.ts; done
+//   npx tsc --target ES2022 --module NodeNext --moduleResolution NodeNext --allowImportingTsExtensions \
+//     --rewriteRelativeImportExtensions --skipLibCheck --types node --outDir /tmp/det-orig /tmp/det-orig/src/sqli.ts /tmp/det-orig/src/xss.ts
 // Inputs: every target value (all collections, raw and through the 942100/941100 transform chains, also
 // lower-cased) of the efficacy corpora and the benign fixtures, the signature examples, every string literal
 // of the test files, and seeded random SQL/HTML token soups. Compared: null vs non-null and `matched`

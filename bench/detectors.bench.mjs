@@ -2,7 +2,8 @@
 //
 //   npm run build && node bench/detectors.bench.mjs [--ref DIR] [--rounds N]
 //
-// With --ref (a directory holding another build's dist/inspect/detectors/*.js, e.g. main's copied to /tmp/det-orig),
+// With --ref (a directory holding another build of the detector files, e.g. /tmp/det-orig made as described in
+// bench/detectors-diff.mjs),
 // the reference and dist/ are timed interleaved in the same process, batch by batch, and both columns printed.
 // Each figure is the best batch of --rounds (default 15): the machine is shared, the quietest batch is the detector's own cost.
 import { readdirSync, readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // Differential check: the detectors in dist/ must decide exactly like a reference build of the same files.
 //
-//   npm run build && node bench/detectors-diff.mjs [--ref DIR] [--fuzz N]
+//   npm run build && node bench/detectors-diff.mjs [--ref DIR] [--fuzz N] [--seed S]
 //
 // DIR holds the reference build of the four detector files (default: /tmp/det-orig). To make it from a commit
 // (6f33dac: the detectors before the speed work), compile just those files:

@@ -35,7 +35,9 @@ try {
   const fields = [];
   for (let i = 0; fields.join('&').length < 2048; i++) fields.push(`field${i}=${encodeURIComponent(words.slice(0, 40 + (i % 60)))}`);
   const form = fields.join('&').slice(0, 2048).replace(/%[0-9A-F]?$/, '');
+  // A browser names the site in Host (an IP address there is itself a warning-level signal, logged on every request).
   const browser = {
+    Host: 'shop.example.com',
     'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
     Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
     'Accept-Language': 'en-US,en;q=0.5',

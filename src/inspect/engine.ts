@@ -122,6 +122,12 @@ interface CollectionPlan {
   whole: GroupEntry[];
   /** Raw-hit dispatch for each entry list (whole and by key). */
   hits: Map<GroupEntry[], HitIndex>;
+  /**
+   * For each entry list: which signatures (by index) can run on a target that uses it (its entries and the
+   * regex-keyed ones). A signature that matched earlier in the request is skipped on later targets; the memo may
+   * record a target as clean only when no such skipped signature could have run on it.
+   */
+  members: Map<GroupEntry[], Uint8Array>;
   /** Entries for each key some selector names (whole-collection selectors included). */
   byKey: Map<string, GroupEntry[]>;
   /** Whether keys compare case-insensitively (headers). */
@@ -155,8 +161,8 @@ const MAX_COLLECTIONS = 4096;
  * (empty) result, so the next request carrying them (a browser's User-Agent, Accept-*, cookies, a common argument)
  * skips them. Only short values are kept, in two generations of bounded size (a hit moves an entry to the young one,
  * a full young generation becomes the old one), so memory stays bounded and flooding it with new values only costs
- * the misses. A target evaluated after another target of the request matched is not recorded (signatures that had
- * matched were skipped on it).
+ * the misses. A target is not recorded when a signature that matched on an earlier target of the request could have
+ * run on it (it was skipped there), nor when anything matched on it.
  */
 export class CleanMemo {
   // value → where it was clean: a number for plan × collection, a string when the target's key counts too; a Set
@@ -320,8 +326,15 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     const whole = toEntries(wholeList);
     const hits = new Map<GroupEntry[], HitIndex>([[whole, hitIndex(whole)]]);
     for (const list of byKey.values()) hits.set(list, hitIndex(list));
+    const members = new Map<GroupEntry[], Uint8Array>();
+    for (const entries of hits.keys()) {
+      const flags = new Uint8Array(sigs.length);
+      for (const e of entries) for (const ps of [...e.always, ...e.lit]) flags[ps.sig.index] = 1;
+      for (const x of regexKeyed) flags[x.ps.sig.index] = 1;
+      members.set(entries, flags);
+    }
     collections.push({
-      collection, caseless, byKey, regexKeyed, whole, hits,
+      collection, caseless, byKey, regexKeyed, whole, hits, members,
       keyed: regexKeyed.length > 0 || list.some((x) => x.ps.removed.length > 0),
       raw: raw ? literalMatcher([...raw].map(([owner, literals]) => ({ owner, literals }))) : null,
     });
@@ -448,6 +461,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     // Values a signature already tested without a match in this request (same value under another target name).
     const tested = new Map<string, Set<number>>();
     const matches: Match[] = [];
+    const matchedList: number[] = [];
     let score = 0;
     const test = (ps: PlanSig, t: Target, v: string): void => {
       const sig = ps.sig;
@@ -460,6 +474,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         return;
       }
       matched[sig.index] = 1;
+      matchedList.push(sig.index);
       score += sig.score;
       const s = sig.spec;
       matches.push({
@@ -482,7 +497,13 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           if ((keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS) where = keyed ? `${plan.id}:${c}:${t.key}` : plan.id * MAX_COLLECTIONS + c;
         }
         if (where !== null && memo!.has(t.value, where)) continue;
-        const clean = matches.length === 0;
+        // Clean so far: no signature that matched earlier (and is therefore skipped here) could run on this target.
+        let clean = true;
+        if (where !== null && matchedList.length > 0) {
+          const flags = cp.members.get(entries) as Uint8Array;
+          for (const i of matchedList) if (flags[i] === 1) { clean = false; break; }
+        }
+        const before = matches.length;
         const bits = valueTriggers(t.value);
         let rawWanted = false;
         for (const e of entries) {
@@ -532,7 +553,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
           test(ps, t, transformed(cache, t, group, bits));
         }
-        if (where !== null && clean && matches.length === 0) memo!.add(t.value, where);
+        if (where !== null && clean && matches.length === before) memo!.add(t.value, where);
       }
     }
     const reached = score >= ctx.threshold && score > 0;

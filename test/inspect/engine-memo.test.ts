@@ -129,3 +129,16 @@ t.test('keys: ignored only where they cannot change the result', async (t) => {
   t.equal(v.action, 'allow');
   t.ok(json.runs.n < 60, `a value repeated under 50 JSON paths is tested once per distinct value (${json.runs.n} runs for 100 leaves)`);
 });
+
+t.test('a match elsewhere in the request does not stop the memo for targets that signature cannot reach', async (t) => {
+  const specs = [sig(1, '^\\d+\\.\\d+\\.\\d+\\.\\d+', { targets: ['headers:host'], severity: 'warning' }), sig(2, 'union\\s+select')];
+  const { rs, runs } = counted(specs);
+  const url: ExampleRequest = { uri: '/s?q=blue+shoes', headers: { Host: '10.0.0.1', 'User-Agent': 'Mozilla/5.0 (X11) Firefox/128.0' } };
+  const first = rs.inspect(exampleToInput(url), ctx);
+  t.same(first.matches.map((m) => m.id), [1], 'the Host warning matches (below the threshold)');
+  const n = runs.n;
+  const again = rs.inspect(exampleToInput(url), ctx);
+  t.same(again.matches.map((m) => m.id), [1], 'and matches again');
+  t.equal(runs.n - n, 1, 'the second request ran only signature 1 on Host: the args and User-Agent were remembered clean');
+  t.equal(rs.inspect(exampleToInput({ ...url, uri: '/s?q=1+union+select+2' } as ExampleRequest), ctx).action, 'block');
+});

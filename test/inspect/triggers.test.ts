@@ -37,7 +37,7 @@ for (const s of readSignatureFiles(new URL('../../signatures', import.meta.url).
 // Each value also with its first layer of decodes applied, so decoded forms are covered too.
 for (const v of [...values]) for (const fn of Object.values(transforms)) values.add(fn(v).value);
 
-t.test('a transform leaves every value without its trigger characters unchanged, up to ASCII case', async (t) => {
+t.test('a transform leaves every value without its trigger characters unchanged (lowercase: up to ASCII case)', async (t) => {
   t.ok(values.size > 2000, `enough values (${values.size})`);
   for (const [name, fn] of Object.entries(transforms)) {
     const need = chainTriggers([name]);
@@ -47,7 +47,9 @@ t.test('a transform leaves every value without its trigger characters unchanged,
       if ((valueTriggers(v) & need) !== 0) continue;
       skipped++;
       const r = fn(v);
-      if (r.value.toLowerCase() !== v.toLowerCase()) {
+      // Exactly unchanged, except lowercase (the engine skips such steps in a chain, and only lowercase may change
+      // ASCII case: it is never skipped there).
+      if (name === 'lowercase' ? r.value.toLowerCase() !== v.toLowerCase() : r.value !== v) {
         wrong++;
         if (wrong <= 3) t.fail(`${name} changes ${JSON.stringify(v.slice(0, 80))} though none of its triggers is there`);
       }

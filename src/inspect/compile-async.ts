@@ -4,13 +4,15 @@
  *
  * - Signatures are compiled once per distinct compile-relevant text (operator, pattern, targets, transforms,
  *   severity) and reused by later versions; a version that changes one override or one pattern recompiles only that.
- *   Each new operator is run twice on a probe, so V8 compiles its regex here rather than on the first requests.
+ *   Each operator not run before is run twice on a probe, so V8 compiles its regex here rather than on the first
+ *   requests (after a swap, and at start).
  * - The literal automata of the plans (the costly part: tens of ms each on a full library) are built one per slice
  *   before the swap, shared with any live plan that needs the same one (matcher-cache.ts), and the plans of the given
  *   warm-up contexts are built too, so the first request after a swap does not pay for them.
  */
 import type { ParanoiaLevel, RequestInput, SignatureSpec } from '../types.ts';
 import { compileRuleset, compileSignature, type CompiledRuleset, type CompiledSignature, type CompileOptions } from './engine.ts';
+import type { CompiledOperator } from './operators.ts';
 import { buildMatcher, collectMissing } from './matcher-cache.ts';
 import type { LiteralMatcher } from './prefilter.ts';
 
@@ -40,17 +42,13 @@ function compileKey(spec: SignatureSpec): string {
  * operator, selectors and transforms, with its own spec (id, name, paranoia, tags) and index.
  */
 export function compileSignatureCached(spec: SignatureSpec, index: number): CompiledSignature {
-  return compileCached(spec, index).sig;
-}
-
-function compileCached(spec: SignatureSpec, index: number): { sig: CompiledSignature; fresh: boolean } {
   const key = compileKey(spec);
   const hit = signatureCache.get(key);
-  if (hit !== undefined) return { sig: { ...hit, spec, index }, fresh: false };
+  if (hit !== undefined) return { ...hit, spec, index };
   const sig = compileSignature(spec, index); // throws for a bad signature: nothing cached
   if (signatureCache.size >= MAX_CACHED) signatureCache.clear();
   signatureCache.set(key, sig);
-  return { sig, fresh: true };
+  return sig;
 }
 
 /**
@@ -58,6 +56,8 @@ function compileCached(spec: SignatureSpec, index: number): { sig: CompiledSigna
  * largest patterns. Two runs here, each in its own slice, keep that work off the first requests after a swap.
  */
 const WARM_PROBE = 'bulwark warm-up probe: a=1&b=2';
+/** Operators already run on the probe (also those first compiled outside this file, e.g. the library at start). */
+const warmed = new WeakSet<CompiledOperator>();
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -86,17 +86,17 @@ export async function compileRulesetAsync(specs: SignatureSpec[], opts: AsyncCom
     const o = compileOpts.overrides?.[raw.id];
     if (o?.enabled === false) continue;
     const spec = o ? { ...raw, paranoia: o.paranoia ?? raw.paranoia, severity: o.severity ?? raw.severity } : raw;
-    let fresh: CompiledSignature | null = null;
+    let op: CompiledOperator | null = null;
     try {
-      const c = compileCached(spec, 0);
-      if (c.fresh) fresh = c.sig;
+      op = compileSignatureCached(spec, 0).op;
     } catch {
       // compileRuleset names it with the others.
     }
     await slicer.step();
-    if (fresh !== null) {
+    if (op !== null && !warmed.has(op)) {
+      warmed.add(op);
       for (let run = 0; run < 2; run++) {
-        fresh.op.test(WARM_PROBE);
+        op.test(WARM_PROBE);
         await slicer.step();
       }
     }

@@ -108,3 +108,34 @@ t.test('literal automata: shared by content; mark exactly the owners whose liter
   }
   t.ok(marked > 1500, `${marked} owner marks checked against a plain substring search`);
 });
+
+t.test('every regex of a new version runs twice during the compile (V8 compiles it there, not on the first requests)', async (t) => {
+  const specs = fresh();
+  const sources = new Set(specs.filter((s) => s.operator === 'rx' || s.operator === 'rx_cs').map((s) => new RegExp(String(s.pattern)).source));
+  const runs = new Map<string, number>();
+  const exec = RegExp.prototype.exec;
+  RegExp.prototype.exec = function (this: RegExp, s: string) {
+    if (sources.has(this.source)) runs.set(this.source, (runs.get(this.source) ?? 0) + 1);
+    return exec.call(this, s);
+  };
+  try {
+    await compileRulesetAsync(specs, { version: 1 });
+  } finally {
+    RegExp.prototype.exec = exec;
+  }
+  const short = [...sources].filter((src) => (runs.get(src) ?? 0) < 2);
+  t.equal(short.length, 0, `${sources.size} new regexes, each run at least twice before the ruleset is handed over`);
+  t.ok(sources.size > 100);
+  runs.clear();
+  RegExp.prototype.exec = function (this: RegExp, s: string) {
+    if (sources.has(this.source)) runs.set(this.source, (runs.get(this.source) ?? 0) + 1);
+    return exec.call(this, s);
+  };
+  try {
+    await compileRulesetAsync(specs.map((s) => ({ ...s, description: `${s.description} (v2)` })), { version: 2 });
+  } finally {
+    RegExp.prototype.exec = exec;
+  }
+  const total = [...runs.values()].reduce((a, b) => a + b, 0);
+  t.ok(total < sources.size, `a version that changes no pattern runs them again only for its warm-up plans (${total} runs for ${sources.size} regexes)`);
+});

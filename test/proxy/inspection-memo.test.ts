@@ -1,0 +1,58 @@
+// The clean-target memo through the real proxy (config `inspection.memo`): a repeated clean request runs few of the
+// signature regexes the second time; with `memo: 0` it runs them all again; an attack is blocked every time either
+// way; a bad value is refused with its path.
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { readSignatureFiles } from '../../src/signatures/loader.ts';
+import { echo, startBackend } from '../helpers/backend.ts';
+import { startTestBulwark } from '../helpers/bulwark.ts';
+
+const sources = new Set(
+  readSignatureFiles('signatures').signatures.filter((s) => s.operator === 'rx' || s.operator === 'rx_cs').map((s) => new RegExp(String(s.pattern)).source),
+);
+const browser = {
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
+  referer: 'https://shop.example.com/products',
+  cookie: 'sessionid=k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8; csrftoken=Zx8Cv7Bn6Mm5Ll4Kk3Jj2Hh1Gg0Ff9Dd8Ss7Aa6',
+  host: 'shop.example.com',
+};
+
+/** Signature regex runs while `fn` runs (RegExp.prototype.exec counted by source). */
+async function regexRuns(fn: () => Promise<void>): Promise<number> {
+  const exec = RegExp.prototype.exec;
+  let n = 0;
+  RegExp.prototype.exec = function (this: RegExp, s: string) {
+    if (sources.has(this.source)) n++;
+    return exec.call(this, s);
+  };
+  try {
+    await fn();
+  } finally {
+    RegExp.prototype.exec = exec;
+  }
+  return n;
+}
+
+for (const memo of [undefined, 0]) {
+  t.test(`inspection.memo ${memo === undefined ? 'default' : memo}: repeated clean request, then an attack`, async (t) => {
+    const backend = await startBackend(echo);
+    const b = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false }, ...(memo === undefined ? {} : { inspection: { memo } }) });
+    t.teardown(async () => {
+      await b.close();
+      await backend.close();
+    });
+    const get = async (q: string) => (await fetch(`${b.url}/products/list?category=shoes&sort=price_asc&q=${q}`, { headers: browser })).status;
+    const first = await regexRuns(async () => t.equal(await get('running+shoes'), 200));
+    const second = await regexRuns(async () => t.equal(await get('running+shoes'), 200));
+    t.ok(first > 10, `the first request ran ${first} signature regexes`);
+    if (memo === 0) t.ok(second >= first * 0.8, `without the memo the second ran ${second}`);
+    else t.ok(second < first / 4, `with the memo the second ran ${second}`);
+    t.equal(await get('1%27+union+select+password+from+users--'), 403, 'an attack is blocked');
+    t.equal(await get('1%27+union+select+password+from+users--'), 403, 'and blocked again');
+  });
+}
+
+t.test('a bad inspection.memo is refused with its path', async (t) => {
+  const err = t.throws(() => loadConfig({ env: {}, object: { inspection: { memo: -1 } } })) as unknown as ConfigError;
+  t.match(String(err.message), /inspection\.memo/);
+});

@@ -112,11 +112,12 @@ t.test('active health: kill one → traffic shifts with no client error; bring i
   t.ok(statuses.every((s) => s === 200), `no client error while one is down (${statuses.length} GETs)`);
   const unhealthy = bw.logs.find((l) => l.msg === 'upstream marked unhealthy');
   t.ok(unhealthy, 'marked unhealthy by the health check');
-  t.ok((unhealthy?.time as number) - killedAt < 600, 'within a few health intervals');
+  t.ok((unhealthy?.time as number) - killedAt < 1000, 'within a few health intervals (200 ms each)');
 
   b = await startBackend(null, bPort);
-  await sleep(600);
-  t.ok(bw.logs.some((l) => l.msg === 'upstream healthy again'), 'health check sees it back');
+  const backAt = Date.now();
+  while (Date.now() - backAt < 3000 && !bw.logs.some((l) => l.msg === 'upstream healthy again')) await sleep(50);
+  t.ok(bw.logs.some((l) => l.msg === 'upstream healthy again'), `health check sees it back (${Date.now() - backAt} ms)`);
   for (let i = 0; i < 10; i++) t.equal(await get(`${bw.url}/after${i}`), 200);
   t.ok(b.received.filter((r) => r.url.startsWith('/after')).length >= 4, 'it rejoins the rotation');
 
@@ -129,6 +130,7 @@ t.test('active health: kill one → traffic shifts with no client error; bring i
   const took = Date.now() - start;
   t.equal(res.statusCode, 503);
   t.equal(j.error.code, 'WAF_ERR_NO_UPSTREAM');
-  t.ok(took < 300, `503 fast (${took} ms)`);
+  // Fast = no connect attempt or retry wait: those take seconds; the bound leaves room for a busy CI machine.
+  t.ok(took < 1000, `503 fast (${took} ms)`);
   t.notMatch(JSON.stringify(j), new RegExp(`${a.port}|${bPort}`));
 });

@@ -107,29 +107,40 @@ interface Group {
 /** The signatures of one group that select one collection. */
 interface GroupEntry {
   group: Group;
-  /** Position of this entry in its list (for raw-hit dispatch). */
-  pos: number;
   /** Without literals: tested on every selected target. */
   always: PlanSig[];
   /** With literals: tested only when one of their literals occurs. */
   lit: PlanSig[];
+  /** The `lit` signatures by their index in the group (what the group automaton marks); undefined for the others. */
+  byLocal: Array<PlanSig | undefined>;
+}
+
+/** What runs on a target of one collection (with a given key): the entries, plus what is precomputed over them. */
+interface EntryList {
+  entries: GroupEntry[];
+  /** Trigger bits of every group with signatures here: a value with none of them is transformed by no chain. */
+  triggers: number;
+  /** Every signature without literals, with its group (for values no chain changes). */
+  always: Array<{ ps: PlanSig; group: Group }>;
+  /** Whether some signature here has literals (the raw scan can mark it). */
+  anyLit: boolean;
+  /** Signature index → the entry and plan signature that test it on a raw-scan hit. */
+  hits: HitIndex;
+  /**
+   * Which signatures (by index) can run on a target that uses this list (its entries and the regex-keyed ones). A
+   * signature that matched earlier in the request is skipped on later targets; the memo may record a target as
+   * clean only when no such skipped signature could have run on it.
+   */
+  members: Uint8Array;
 }
 
 /** Everything that selects one collection. */
 interface CollectionPlan {
   collection: string;
-  /** Entries for a target whose key no keyed selector names: only whole-collection selectors. */
-  whole: GroupEntry[];
-  /** Raw-hit dispatch for each entry list (whole and by key). */
-  hits: Map<GroupEntry[], HitIndex>;
-  /**
-   * For each entry list: which signatures (by index) can run on a target that uses it (its entries and the
-   * regex-keyed ones). A signature that matched earlier in the request is skipped on later targets; the memo may
-   * record a target as clean only when no such skipped signature could have run on it.
-   */
-  members: Map<GroupEntry[], Uint8Array>;
-  /** Entries for each key some selector names (whole-collection selectors included). */
-  byKey: Map<string, GroupEntry[]>;
+  /** For a target whose key no keyed selector names: only whole-collection selectors. */
+  whole: EntryList;
+  /** For each key some selector names (whole-collection selectors included). */
+  byKey: Map<string, EntryList>;
   /** Whether keys compare case-insensitively (headers). */
   caseless: boolean;
   /** Signatures with a regex key: checked target by target. */
@@ -212,6 +223,26 @@ function holds(entry: Where | Set<Where> | undefined, where: Where): boolean {
   return entry === undefined ? false : typeof entry === 'object' ? entry.has(where) : entry === where;
 }
 
+/** Sort a short list of numbers in place (insertion sort: no comparator call, no allocation). */
+function sortSmall(a: number[]): void {
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > x) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
+
+function addWhere(seen: { done: Where | Set<Where> | undefined }, where: Where): void {
+  const have = seen.done;
+  if (have === undefined) seen.done = where;
+  else if (typeof have === 'object') have.add(where);
+  else seen.done = new Set([have, where]);
+}
+
 const MAX_PLANS = 256;
 const EXCERPT = 200;
 
@@ -230,24 +261,36 @@ function notRemoved(ps: PlanSig, t: Target): boolean {
   return true;
 }
 
-/** Group plan signatures by transform group (order kept). */
-function toEntries(list: Array<{ ps: PlanSig; group: Group }>): GroupEntry[] {
+/** Group plan signatures by transform group (order kept), with what is precomputed over them. */
+function entryList(list: Array<{ ps: PlanSig; group: Group }>, regexKeyed: Array<{ ps: PlanSig }>, sigCount: number): EntryList {
   const m = new Map<Group, GroupEntry>();
   for (const { ps, group } of list) {
     let e = m.get(group);
-    if (e === undefined) m.set(group, (e = { group, pos: m.size, always: [], lit: [] }));
-    (ps.hasLiterals ? e.lit : e.always).push(ps);
+    if (e === undefined) m.set(group, (e = { group, always: [], lit: [], byLocal: new Array<PlanSig | undefined>(group.hit.length).fill(undefined) }));
+    if (ps.hasLiterals) {
+      e.lit.push(ps);
+      e.byLocal[ps.local] = ps;
+    } else e.always.push(ps);
   }
-  return [...m.values()];
+  const entries = [...m.values()];
+  const hits: HitIndex = new Map();
+  const members = new Uint8Array(sigCount);
+  let triggers = 0;
+  for (const entry of entries) {
+    triggers |= entry.group.triggers;
+    for (const ps of entry.lit) hits.set(ps.sig.index, { entry, ps });
+    for (const ps of [...entry.always, ...entry.lit]) members[ps.sig.index] = 1;
+  }
+  for (const x of regexKeyed) members[x.ps.sig.index] = 1;
+  return {
+    entries, triggers, hits, members,
+    always: entries.flatMap((e) => e.always.map((ps) => ({ ps, group: e.group }))),
+    anyLit: entries.some((e) => e.lit.length > 0),
+  };
 }
 
 /** For an entry list: signature index → the entry and plan signature that test it on a raw-scan hit. */
 type HitIndex = Map<number, { entry: GroupEntry; ps: PlanSig }>;
-function hitIndex(entries: GroupEntry[]): HitIndex {
-  const m: HitIndex = new Map();
-  for (const entry of entries) for (const ps of entry.lit) m.set(ps.sig.index, { entry, ps });
-  return m;
-}
 
 function excerpt(value: string, index: number, length: number): string {
   if (value.length <= EXCERPT) return value;
@@ -319,22 +362,13 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     const regexKeyed = list.filter((x) => x.ps.keys.some((k) => typeof k.key !== 'string'));
     const names = new Set<string>();
     for (const x of list) for (const k of x.ps.keys) if (typeof k.key === 'string') names.add(k.key);
-    const byKey = new Map<string, GroupEntry[]>();
+    const byKey = new Map<string, EntryList>();
     for (const name of names) {
-      byKey.set(name, toEntries(list.filter((x) => x.ps.keys.length === 0 || x.ps.keys.some((k) => k.key === name))));
-    }
-    const whole = toEntries(wholeList);
-    const hits = new Map<GroupEntry[], HitIndex>([[whole, hitIndex(whole)]]);
-    for (const list of byKey.values()) hits.set(list, hitIndex(list));
-    const members = new Map<GroupEntry[], Uint8Array>();
-    for (const entries of hits.keys()) {
-      const flags = new Uint8Array(sigs.length);
-      for (const e of entries) for (const ps of [...e.always, ...e.lit]) flags[ps.sig.index] = 1;
-      for (const x of regexKeyed) flags[x.ps.sig.index] = 1;
-      members.set(entries, flags);
+      byKey.set(name, entryList(list.filter((x) => x.ps.keys.length === 0 || x.ps.keys.some((k) => k.key === name)), regexKeyed, sigs.length));
     }
     collections.push({
-      collection, caseless, byKey, regexKeyed, whole, hits, members,
+      collection, caseless, byKey, regexKeyed,
+      whole: entryList(wholeList, regexKeyed, sigs.length),
       keyed: regexKeyed.length > 0 || list.some((x) => x.ps.removed.length > 0),
       raw: raw ? literalMatcher([...raw].map(([owner, literals]) => ({ owner, literals }))) : null,
     });
@@ -342,26 +376,45 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   return { id: planIds++, collections };
 }
 
-/** Per request: for each value, its results under whole chains (by chain key) and under single transforms. */
-type DecodeCache = Map<string, Map<string | Transform, string>>;
+/**
+ * What one request knows about a string (a target's value, or a value a transform produced): computed once per
+ * distinct string, whatever number of targets, collections and chains hold it.
+ */
+interface Seen {
+  /** Trigger bits (valueTriggers), or -1 before they are needed. */
+  bits: number;
+  /** Results of whole chains (by chain key) and of single transforms (by function). */
+  results: Map<string | Transform, string> | null;
+  /** Signatures (by index) already tested on this string without a match. */
+  tested: Set<number> | null;
+  /** Where a target with this value was already evaluated in this request (see `inspectView`). */
+  done: Where | Set<Where> | undefined;
+}
+
+type SeenCache = Map<string, Seen>;
+
+function seenOf(cache: SeenCache, v: string): Seen {
+  let s = cache.get(v);
+  if (s === undefined) cache.set(v, (s = { bits: -1, results: null, tested: null, done: undefined }));
+  return s;
+}
 
 /**
  * The value of a target after a transform chain, computed once per distinct value and chain per request (the same
  * value often appears as `args`, `args_post` and `json`), and step by step once per distinct intermediate value and
  * transform: chains that differ only by steps that leave a value unchanged share the rest of the work.
  */
-function transformed(cache: DecodeCache, t: Target, g: Group, bits: number): string {
+function transformed(cache: SeenCache, value: string, seen: Seen, g: Group): string {
   const chain = g.chain;
-  if (chain.length === 0) return t.value;
-  let m = cache.get(t.value);
-  if (m === undefined) cache.set(t.value, (m = new Map()));
+  if (chain.length === 0) return value;
+  const m = (seen.results ??= new Map());
   const full = m.get(g.chainKey);
   if (full !== undefined) return full;
-  let v = t.value;
+  let v = value;
   let at = m;
-  // `bits`: trigger bits of the value so far; a step none of whose triggers it holds cannot change it. Once a step
+  // `b`: trigger bits of the value so far; a step none of whose triggers it holds cannot change it. Once a step
   // has changed the value (a decode can bring in any character), every later step runs.
-  let b = bits;
+  let b = seen.bits;
   for (let k = 0; k < chain.length; k++) {
     if ((b & g.stepTriggers[k]) === 0) continue;
     const fn = chain[k];
@@ -373,9 +426,7 @@ function transformed(cache: DecodeCache, t: Target, g: Group, bits: number): str
     if (r !== v) {
       v = r;
       b = T_ALL;
-      let next = cache.get(v);
-      if (next === undefined) cache.set(v, (next = new Map()));
-      at = next;
+      at = (seenOf(cache, v).results ??= new Map());
     }
   }
   m.set(g.chainKey, v);
@@ -457,20 +508,18 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const matched = new Uint8Array(compiled.length);
     const rawHit = rawHitBuf;
     const rawMarked: number[] = [];
-    const cache: DecodeCache = new Map();
-    // Values a signature already tested without a match in this request (same value under another target name).
-    const tested = new Map<string, Set<number>>();
+    const groupMarked: number[] = [];
+    const cache: SeenCache = new Map();
     const matches: Match[] = [];
     const matchedList: number[] = [];
     let score = 0;
-    const test = (ps: PlanSig, t: Target, v: string): void => {
+    const test = (ps: PlanSig, t: Target, v: string, vs: Seen): void => {
       const sig = ps.sig;
-      let seen = tested.get(v);
-      if (seen !== undefined && seen.has(sig.index)) return;
+      // The same value under another target name: each signature tests it once.
+      if (vs.tested !== null && vs.tested.has(sig.index)) return;
       const m = sig.op.test(v);
       if (m === null) {
-        if (seen === undefined) tested.set(v, (seen = new Set()));
-        seen.add(sig.index);
+        (vs.tested ??= new Set()).add(sig.index);
         return;
       }
       matched[sig.index] = 1;
@@ -482,6 +531,11 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         target: t.name, value: excerpt(v, m.index, m.matched.length), matched: m.matched.slice(0, EXCERPT),
       });
     };
+    /** Test a signature on the target's value after its group's chain. */
+    const run = (ps: PlanSig, g: Group, t: Target, seen: Seen): void => {
+      const v = transformed(cache, t.value, seen, g);
+      test(ps, t, v, v === t.value ? seen : seenOf(cache, v));
+    };
     const collections = plan.collections;
     for (let c = 0; c < collections.length; c++) {
       const cp = collections[c];
@@ -490,68 +544,77 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (targets === undefined) continue;
       for (const t of targets) {
         const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;
-        const entries = byKey ?? cp.whole;
+        const list = byKey ?? cp.whole;
+        const keyed = cp.keyed || byKey !== undefined;
+        const seen = seenOf(cache, t.value);
+        // The same value evaluated on an earlier target of this collection (with the same key, when keys count):
+        // its results are already in (a signature that matched there is skipped here; the others tested it clean).
+        const here: Where = keyed ? `${c}:${t.key}` : c;
+        if (holds(seen.done, here)) continue;
+        addWhere(seen, here);
         let where: number | string | null = null;
-        if (memo !== null) {
-          const keyed = cp.keyed || byKey !== undefined;
-          if ((keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS) where = keyed ? `${plan.id}:${c}:${t.key}` : plan.id * MAX_COLLECTIONS + c;
+        if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS) {
+          where = keyed ? `${plan.id}:${c}:${t.key}` : plan.id * MAX_COLLECTIONS + c;
+          if (memo.has(t.value, where)) continue;
         }
-        if (where !== null && memo!.has(t.value, where)) continue;
         // Clean so far: no signature that matched earlier (and is therefore skipped here) could run on this target.
         let clean = true;
         if (where !== null && matchedList.length > 0) {
-          const flags = cp.members.get(entries) as Uint8Array;
+          const flags = list.members;
           for (const i of matchedList) if (flags[i] === 1) { clean = false; break; }
         }
         const before = matches.length;
-        const bits = valueTriggers(t.value);
+        if (seen.bits < 0) seen.bits = valueTriggers(t.value);
+        const bits = seen.bits;
         let rawWanted = false;
-        for (const e of entries) {
-          const g = e.group;
-          if ((bits & g.triggers) !== 0) {
-            // The chain changes this value: scan the group's own automaton over the transformed value.
-            let v: string | null = null;
-            for (const ps of e.always) {
-              if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
-              v ??= transformed(cache, t, g, bits);
-              test(ps, t, v);
-            }
-            let scanned = false;
-            for (const ps of e.lit) {
-              if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
-              v ??= transformed(cache, t, g, bits);
-              if (!scanned) {
-                (g.matcher as LiteralMatcher).scan(v, g.hit);
-                scanned = true;
-              }
-              if (g.hit[ps.local] !== 0) test(ps, t, v);
-            }
-            if (scanned) g.hit.fill(0);
-            continue;
+        if ((bits & list.triggers) === 0) {
+          // No chain changes this value (up to ASCII case): the signatures without literals, then one raw scan.
+          for (const { ps, group } of list.always) {
+            if (matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
+            run(ps, group, t, seen);
           }
-          // The chain leaves the value as it is (up to ASCII case): one raw scan below serves every such chain.
-          if (e.lit.length > 0) rawWanted = true;
-          if (e.always.length === 0) continue;
-          let v: string | null = null;
-          for (const ps of e.always) {
-            if (matched[ps.sig.index] !== 0 || !notRemoved(ps, t)) continue;
-            v ??= transformed(cache, t, g, bits);
-            test(ps, t, v);
+          rawWanted = list.anyLit;
+        } else {
+          for (const e of list.entries) {
+            const g = e.group;
+            for (const ps of e.always) {
+              if (matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
+              run(ps, g, t, seen);
+            }
+            if (e.lit.length === 0) continue;
+            if ((bits & g.triggers) === 0) {
+              // The chain leaves the value as it is (up to ASCII case): the raw scan below serves every such chain.
+              rawWanted = true;
+              continue;
+            }
+            // The chain changes this value: scan the group's own automaton over the transformed value.
+            const v = transformed(cache, t.value, seen, g);
+            if ((g.matcher as LiteralMatcher).scan(v, g.hit, groupMarked) === 0) continue;
+            const vs = v === t.value ? seen : seenOf(cache, v);
+            // Marks come in scan order: test in signature order, as listed.
+            if (groupMarked.length > 1) sortSmall(groupMarked);
+            for (const local of groupMarked) {
+              g.hit[local] = 0;
+              const ps = e.byLocal[local];
+              if (ps === undefined || matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
+              test(ps, t, v, vs);
+            }
+            groupMarked.length = 0;
           }
         }
         if (rawWanted && cp.raw !== null && cp.raw.scan(t.value, rawHit, rawMarked) > 0) {
-          const index = cp.hits.get(entries) as HitIndex;
+          const index = list.hits;
           for (const i of rawMarked) {
             rawHit[i] = 0;
             const h = index.get(i);
-            if (h === undefined || matched[i] !== 0 || (bits & h.entry.group.triggers) !== 0 || !notRemoved(h.ps, t)) continue;
-            test(h.ps, t, transformed(cache, t, h.entry.group, bits));
+            if (h === undefined || matched[i] !== 0 || (bits & h.entry.group.triggers) !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
+            run(h.ps, h.entry.group, t, seen);
           }
           rawMarked.length = 0;
         }
         for (const { ps, group } of cp.regexKeyed) {
           if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
-          test(ps, t, transformed(cache, t, group, bits));
+          run(ps, group, t, seen);
         }
         if (where !== null && clean && matches.length === before) memo!.add(t.value, where);
       }

@@ -81,8 +81,6 @@ export function compileSignature(spec: SignatureSpec, index = 0): CompiledSignat
 /** One signature inside a plan, for one collection: its key filters plus exclusion-added target removals. */
 interface PlanSig {
   sig: CompiledSignature;
-  /** Index in its transform group (for the group automaton's marks). */
-  local: number;
   hasLiterals: boolean;
   /** Key filters of the include selectors for this collection (empty: the whole collection). */
   keys: Selector[];
@@ -99,9 +97,6 @@ interface Group {
   stepTriggers: number[];
   /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
   triggers: number;
-  /** Automaton over the literals of the group's signatures (for values the chain changes). */
-  matcher: LiteralMatcher | null;
-  hit: Uint8Array;
 }
 
 /** The signatures of one group that select one collection. */
@@ -111,8 +106,6 @@ interface GroupEntry {
   always: PlanSig[];
   /** With literals: tested only when one of their literals occurs. */
   lit: PlanSig[];
-  /** The `lit` signatures by their index in the group (what the group automaton marks); undefined for the others. */
-  byLocal: Array<PlanSig | undefined>;
 }
 
 /** What runs on a target of one collection (with a given key): the entries, plus what is precomputed over them. */
@@ -122,10 +115,10 @@ interface EntryList {
   triggers: number;
   /** Every signature without literals, with its group (for values no chain changes). */
   always: Array<{ ps: PlanSig; group: Group }>;
-  /** Whether some signature here has literals (the raw scan can mark it). */
+  /** Whether some signature here has literals (the literal scan can mark it). */
   anyLit: boolean;
-  /** Signature index → the entry and plan signature that test it on a raw-scan hit. */
-  hits: HitIndex;
+  /** Signature index → the entry and plan signature that test it when the literal scan marks it. */
+  bySig: Array<SigEntry | undefined>;
   /**
    * Which signatures (by index) can run on a target that uses this list (its entries and the regex-keyed ones). A
    * signature that matched earlier in the request is skipped on later targets; the memo may record a target as
@@ -145,8 +138,6 @@ interface CollectionPlan {
   caseless: boolean;
   /** Signatures with a regex key: checked target by target. */
   regexKeyed: Array<{ ps: PlanSig; group: Group }>;
-  /** Automaton over the literals of every signature selecting the collection (owner = signature index). */
-  raw: LiteralMatcher | null;
   /**
    * Whether a target's key can change its result beyond picking `byKey` entries: a regex-keyed signature, or a
    * signature with removed targets (`!` selectors, target exclusions). When not, the memo ignores keys of targets
@@ -159,6 +150,8 @@ interface Plan {
   /** Distinguishes plans in the clean-target memo. */
   id: number;
   collections: CollectionPlan[];
+  /** Automaton over the literals of every signature (owner = signature index); null when none has literals. */
+  literals: LiteralMatcher | null;
 }
 
 /** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
@@ -223,6 +216,8 @@ function holds(entry: Where | Set<Where> | undefined, where: Where): boolean {
   return entry === undefined ? false : typeof entry === 'object' ? entry.has(where) : entry === where;
 }
 
+const NO_MARKS: number[] = [];
+
 /** Sort a short list of numbers in place (insertion sort: no comparator call, no allocation). */
 function sortSmall(a: number[]): void {
   for (let i = 1; i < a.length; i++) {
@@ -266,31 +261,31 @@ function entryList(list: Array<{ ps: PlanSig; group: Group }>, regexKeyed: Array
   const m = new Map<Group, GroupEntry>();
   for (const { ps, group } of list) {
     let e = m.get(group);
-    if (e === undefined) m.set(group, (e = { group, always: [], lit: [], byLocal: new Array<PlanSig | undefined>(group.hit.length).fill(undefined) }));
-    if (ps.hasLiterals) {
-      e.lit.push(ps);
-      e.byLocal[ps.local] = ps;
-    } else e.always.push(ps);
+    if (e === undefined) m.set(group, (e = { group, always: [], lit: [] }));
+    (ps.hasLiterals ? e.lit : e.always).push(ps);
   }
   const entries = [...m.values()];
-  const hits: HitIndex = new Map();
+  const bySig = new Array<SigEntry | undefined>(sigCount).fill(undefined);
   const members = new Uint8Array(sigCount);
   let triggers = 0;
   for (const entry of entries) {
     triggers |= entry.group.triggers;
-    for (const ps of entry.lit) hits.set(ps.sig.index, { entry, ps });
+    for (const ps of entry.lit) bySig[ps.sig.index] = { entry, ps };
     for (const ps of [...entry.always, ...entry.lit]) members[ps.sig.index] = 1;
   }
   for (const x of regexKeyed) members[x.ps.sig.index] = 1;
   return {
-    entries, triggers, hits, members,
+    entries, triggers, bySig, members,
     always: entries.flatMap((e) => e.always.map((ps) => ({ ps, group: e.group }))),
     anyLit: entries.some((e) => e.lit.length > 0),
   };
 }
 
-/** For an entry list: signature index → the entry and plan signature that test it on a raw-scan hit. */
-type HitIndex = Map<number, { entry: GroupEntry; ps: PlanSig }>;
+/** A signature with literals in an entry list: its entry (group) and plan signature. */
+interface SigEntry {
+  entry: GroupEntry;
+  ps: PlanSig;
+}
 
 function excerpt(value: string, index: number, length: number): string {
   if (value.length <= EXCERPT) return value;
@@ -321,21 +316,16 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     if (!dropped) push(byChain, sig.chainNames.join(','), { sig, removed });
   }
   const perCollection = new Map<string, Array<{ ps: PlanSig; group: Group }>>();
-  const rawLiterals = new Map<string, Map<number, string[]>>();
   for (const members of byChain.values()) {
     const names = members[0].sig.chainNames;
-    const literalEntries: Array<{ owner: number; literals: string[] }> = [];
     const group: Group = {
       chain: members[0].sig.chain,
       chainKey: names.join(','),
       stepTriggers: names.map((n) => (n === 'lowercase' ? T_ALL : chainTriggers([n]))),
       triggers: chainTriggers(names),
-      matcher: null,
-      hit: new Uint8Array(members.length),
     };
-    members.forEach(({ sig, removed }, local) => {
+    for (const { sig, removed } of members) {
       const lits = sig.op.literals;
-      if (lits !== null) literalEntries.push({ owner: local, literals: lits });
       const selectors = new Map<string, Selector[]>();
       const whole = new Set<string>();
       for (const sel of sig.include) {
@@ -343,20 +333,13 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
         push(selectors, sel.collection, sel);
       }
       for (const [coll, sels] of selectors) {
-        const ps: PlanSig = { sig, local, hasLiterals: lits !== null, keys: whole.has(coll) ? [] : sels, removed };
+        const ps: PlanSig = { sig, hasLiterals: lits !== null, keys: whole.has(coll) ? [] : sels, removed };
         push(perCollection, coll, { ps, group });
-        if (lits !== null) {
-          let raw = rawLiterals.get(coll);
-          if (raw === undefined) rawLiterals.set(coll, (raw = new Map()));
-          raw.set(sig.index, lits);
-        }
       }
-    });
-    group.matcher = literalEntries.length > 0 ? literalMatcher(literalEntries) : null;
+    }
   }
   const collections: CollectionPlan[] = [];
   for (const [collection, list] of perCollection) {
-    const raw = rawLiterals.get(collection);
     const caseless = collection === 'headers' || collection === 'headers_names';
     const wholeList = list.filter((x) => x.ps.keys.length === 0);
     const regexKeyed = list.filter((x) => x.ps.keys.some((k) => typeof k.key !== 'string'));
@@ -370,10 +353,12 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
       collection, caseless, byKey, regexKeyed,
       whole: entryList(wholeList, regexKeyed, sigs.length),
       keyed: regexKeyed.length > 0 || list.some((x) => x.ps.removed.length > 0),
-      raw: raw ? literalMatcher([...raw].map(([owner, literals]) => ({ owner, literals }))) : null,
     });
   }
-  return { id: planIds++, collections };
+  // One automaton over the literals of every signature up to the paranoia level (the same for every plan at that
+  // level, shared through the matcher cache): each distinct string a request holds, raw or transformed, is scanned once, whatever selects it.
+  const entries = sigs.filter((sig) => sig.op.literals !== null && sig.spec.paranoia <= paranoia).map((sig) => ({ owner: sig.index, literals: sig.op.literals as string[] }));
+  return { id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null };
 }
 
 /**
@@ -381,56 +366,73 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
  * distinct string, whatever number of targets, collections and chains hold it.
  */
 interface Seen {
+  value: string;
   /** Trigger bits (valueTriggers), or -1 before they are needed. */
   bits: number;
-  /** Results of whole chains (by chain key) and of single transforms (by function). */
-  results: Map<string | Transform, string> | null;
+  /** Results of whole chains (by chain key). */
+  chains: Map<string, Seen> | null;
+  /** Results of single transforms (by function). */
+  steps: Map<Transform, Seen> | null;
   /** Signatures (by index) already tested on this string without a match. */
   tested: Set<number> | null;
+  /** Signatures (by index, ascending) one of whose literals occurs in this string, once scanned. */
+  marks: number[] | null;
   /** Where a target with this value was already evaluated in this request (see `inspectView`). */
   done: Where | Set<Where> | undefined;
 }
 
+/**
+ * Strings up to this length are shared by content (a Map keyed by the string). Longer ones (a body) are not: V8
+ * hashes long strings by length only, so two long strings of one length (a body and its lowercase form) would be
+ * compared character by character on every lookup. They are reached through the target and the chain instead.
+ */
+const SHARED_MAX = 16 * 1024;
+
 type SeenCache = Map<string, Seen>;
 
+function newSeen(v: string): Seen {
+  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, done: undefined };
+}
+
 function seenOf(cache: SeenCache, v: string): Seen {
+  if (v.length > SHARED_MAX) return newSeen(v);
   let s = cache.get(v);
-  if (s === undefined) cache.set(v, (s = { bits: -1, results: null, tested: null, done: undefined }));
+  if (s === undefined) cache.set(v, (s = newSeen(v)));
   return s;
 }
 
 /**
- * The value of a target after a transform chain, computed once per distinct value and chain per request (the same
+ * A target's value after a transform chain, computed once per distinct value and chain per request (the same
  * value often appears as `args`, `args_post` and `json`), and step by step once per distinct intermediate value and
  * transform: chains that differ only by steps that leave a value unchanged share the rest of the work.
  */
-function transformed(cache: SeenCache, value: string, seen: Seen, g: Group): string {
+function transformed(cache: SeenCache, seen: Seen, g: Group): Seen {
   const chain = g.chain;
-  if (chain.length === 0) return value;
-  const m = (seen.results ??= new Map());
-  const full = m.get(g.chainKey);
+  if (chain.length === 0) return seen;
+  const chains = (seen.chains ??= new Map());
+  const full = chains.get(g.chainKey);
   if (full !== undefined) return full;
-  let v = value;
-  let at = m;
+  let at = seen;
   // `b`: trigger bits of the value so far; a step none of whose triggers it holds cannot change it. Once a step
   // has changed the value (a decode can bring in any character), every later step runs.
   let b = seen.bits;
   for (let k = 0; k < chain.length; k++) {
     if ((b & g.stepTriggers[k]) === 0) continue;
     const fn = chain[k];
-    let r = at.get(fn);
-    if (r === undefined) {
-      r = fn(v).value;
-      at.set(fn, r);
+    const steps = (at.steps ??= new Map());
+    let next = steps.get(fn);
+    if (next === undefined) {
+      const r = fn(at.value);
+      next = r.changed && r.value !== at.value ? seenOf(cache, r.value) : at;
+      steps.set(fn, next);
     }
-    if (r !== v) {
-      v = r;
+    if (next !== at) {
+      at = next;
       b = T_ALL;
-      at = (seenOf(cache, v).results ??= new Map());
     }
   }
-  m.set(g.chainKey, v);
-  return v;
+  chains.set(g.chainKey, at);
+  return at;
 }
 
 function countTargets(view: RequestView, coll: string): Target[] {
@@ -476,7 +478,8 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   if (problems.length > 0) throw new WafError('WAF_ERR_SIGNATURE_INVALID', problems.join('\n'), problems);
 
   const plans = new Map<string, Plan>();
-  const rawHitBuf = new Uint8Array(compiled.length);
+  const scanHit = new Uint8Array(compiled.length);
+  const scanMarked: number[] = [];
   const limits = opts.limits;
   const version = opts.version;
   const memo = (opts.memo ?? MEMO_ENTRIES) > 0 ? new CleanMemo(opts.memo ?? MEMO_ENTRIES) : null;
@@ -506,17 +509,26 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const path = ctx.path ?? view.byCollection.get('path')?.[0]?.value ?? '/';
     const plan = planFor(paranoia, ctx.site, path, ctx.clientIp);
     const matched = new Uint8Array(compiled.length);
-    const rawHit = rawHitBuf;
-    const rawMarked: number[] = [];
-    const groupMarked: number[] = [];
     const cache: SeenCache = new Map();
+    const lits = plan.literals;
+    /** The signatures whose literals occur in a string: one scan per distinct string per request. */
+    const marksOf = (vs: Seen): number[] => {
+      if (vs.marks !== null) return vs.marks;
+      if (lits === null || lits.scan(vs.value, scanHit, scanMarked) === 0) return (vs.marks = NO_MARKS);
+      const marked = scanMarked.slice();
+      scanMarked.length = 0;
+      for (const i of marked) scanHit[i] = 0;
+      if (marked.length > 1) sortSmall(marked);
+      return (vs.marks = marked);
+    };
     const matches: Match[] = [];
     const matchedList: number[] = [];
     let score = 0;
-    const test = (ps: PlanSig, t: Target, v: string, vs: Seen): void => {
+    const test = (ps: PlanSig, t: Target, vs: Seen): void => {
       const sig = ps.sig;
       // The same value under another target name: each signature tests it once.
       if (vs.tested !== null && vs.tested.has(sig.index)) return;
+      const v = vs.value;
       const m = sig.op.test(v);
       if (m === null) {
         (vs.tested ??= new Set()).add(sig.index);
@@ -533,8 +545,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     };
     /** Test a signature on the target's value after its group's chain. */
     const run = (ps: PlanSig, g: Group, t: Target, seen: Seen): void => {
-      const v = transformed(cache, t.value, seen, g);
-      test(ps, t, v, v === t.value ? seen : seenOf(cache, v));
+      test(ps, t, transformed(cache, seen, g));
     };
     const collections = plan.collections;
     for (let c = 0; c < collections.length; c++) {
@@ -568,7 +579,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         const bits = seen.bits;
         let rawWanted = false;
         if ((bits & list.triggers) === 0) {
-          // No chain changes this value (up to ASCII case): the signatures without literals, then one raw scan.
+          // No chain changes this value (up to ASCII case): the signatures without literals, then the raw marks.
           for (const { ps, group } of list.always) {
             if (matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
             run(ps, group, t, seen);
@@ -583,34 +594,25 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
             }
             if (e.lit.length === 0) continue;
             if ((bits & g.triggers) === 0) {
-              // The chain leaves the value as it is (up to ASCII case): the raw scan below serves every such chain.
+              // The chain leaves the value as it is (up to ASCII case): the raw marks below serve every such chain.
               rawWanted = true;
               continue;
             }
-            // The chain changes this value: scan the group's own automaton over the transformed value.
-            const v = transformed(cache, t.value, seen, g);
-            if ((g.matcher as LiteralMatcher).scan(v, g.hit, groupMarked) === 0) continue;
-            const vs = v === t.value ? seen : seenOf(cache, v);
-            // Marks come in scan order: test in signature order, as listed.
-            if (groupMarked.length > 1) sortSmall(groupMarked);
-            for (const local of groupMarked) {
-              g.hit[local] = 0;
-              const ps = e.byLocal[local];
-              if (ps === undefined || matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
-              test(ps, t, v, vs);
+            // The chain changes this value: the marks of the transformed value, for this group's signatures.
+            const vs = transformed(cache, seen, g);
+            for (const i of marksOf(vs)) {
+              const h = list.bySig[i];
+              if (h === undefined || h.entry !== e || matched[i] !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
+              test(h.ps, t, vs);
             }
-            groupMarked.length = 0;
           }
         }
-        if (rawWanted && cp.raw !== null && cp.raw.scan(t.value, rawHit, rawMarked) > 0) {
-          const index = list.hits;
-          for (const i of rawMarked) {
-            rawHit[i] = 0;
-            const h = index.get(i);
+        if (rawWanted) {
+          for (const i of marksOf(seen)) {
+            const h = list.bySig[i];
             if (h === undefined || matched[i] !== 0 || (bits & h.entry.group.triggers) !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
             run(h.ps, h.entry.group, t, seen);
           }
-          rawMarked.length = 0;
         }
         for (const { ps, group } of cp.regexKeyed) {
           if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;

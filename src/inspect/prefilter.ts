@@ -1,5 +1,6 @@
 /** Literal prefilters: the literals a regex cannot match without, and one Aho-Corasick automaton per rule group. */
 
+import { codeUnits } from './code-units.ts';
 import { parseRegex, smallSetChars, type Node } from './regex-ast.ts';
 
 /** Cap on the strings an exact set may hold (they multiply in sequences). */
@@ -35,10 +36,47 @@ function strength(set: string[] | null): number {
   return min;
 }
 
+/**
+ * Rough frequency of each (lowercased) ASCII character in benign request values: English letter frequencies for
+ * letters, common URL, header and prose punctuation above rare syntax. Only the order of magnitude matters: it ranks
+ * candidate literal sets by how often they would occur in benign text.
+ */
+const CHAR_FREQ = (() => {
+  const f = new Float64Array(128).fill(0.0002);
+  const letters = 'etaoinshrdlcumwfgypbvkjxqz';
+  const lf = [0.1, 0.07, 0.065, 0.06, 0.06, 0.06, 0.055, 0.05, 0.05, 0.035, 0.033, 0.025, 0.024, 0.02, 0.02, 0.018, 0.017, 0.017, 0.016, 0.012, 0.008, 0.006, 0.001, 0.0015, 0.001, 0.0007];
+  for (let i = 0; i < letters.length; i++) f[letters.charCodeAt(i)] = lf[i] * 0.75;
+  for (let d = 48; d <= 57; d++) f[d] = 0.01;
+  const set = (chars: string, p: number) => { for (const c of chars) f[c.charCodeAt(0)] = p; };
+  set(' ', 0.08);
+  set('./-_=,', 0.01);
+  set(':+%', 0.004);
+  set(';&()?@', 0.002);
+  set('\'"!#*[]{}<>\n', 0.0005);
+  set('|`$^~\\\t\r', 0.0002);
+  return f;
+})();
+
+/** Expected occurrences per character of benign text of any literal of the set (lower is more selective). */
+function weight(set: string[] | null): number {
+  if (strength(set) === 0) return Infinity;
+  let w = 0;
+  for (const lit of set as string[]) {
+    let p = 1;
+    for (let i = 0; i < lit.length; i++) {
+      const c = lit.charCodeAt(i);
+      p *= c < 128 ? CHAR_FREQ[c] : 0.001;
+    }
+    w += p;
+  }
+  return w;
+}
+
+/** The more selective of two required-literal sets (fewer expected benign hits), or null when neither is usable. */
 function better(a: string[] | null, b: string[] | null): string[] | null {
-  const sa = strength(a), sb = strength(b);
-  if (sa !== sb) return sa > sb ? a : b;
-  if (sa === 0) return null;
+  const wa = weight(a), wb = weight(b);
+  if (wa === Infinity && wb === Infinity) return null;
+  if (wa !== wb) return wa < wb ? a : b;
   return (a as string[]).length <= (b as string[]).length ? a : b;
 }
 
@@ -305,8 +343,10 @@ export class LiteralMatcher {
     const out = this.out;
     let row = 0;
     let count = 0;
-    for (let i = 0; i < value.length; i++) {
-      const c = value.charCodeAt(i);
+    const units = codeUnits(value);
+    const n = value.length;
+    for (let i = 0; i < n; i++) {
+      const c = units[i];
       if (c >= 128) {
         row = 0;
         continue;

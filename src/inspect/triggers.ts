@@ -2,6 +2,7 @@
  * Transform triggers: characters without which a transform leaves a value unchanged (up to ASCII case). The engine
  * uses them to reuse one literal scan of the raw value for every transform chain that cannot change it.
  */
+import { codeUnits } from './code-units.ts';
 
 export const T_PCT = 1; // %
 export const T_AMP = 2; // &
@@ -94,25 +95,20 @@ const WS_CHAR = (() => {
   return t;
 })();
 
-/** The trigger bits present in a value (one pass). */
+/** The trigger bits present in a value: one pass over the characters, native searches for the pairs. */
 export function valueTriggers(v: string): number {
   let bits = 0;
   const n = v.length;
-  // Base64-looking values hold only alphabet characters, `=` and whitespace: the exact check runs only for those.
-  let b64 = n >= 8;
+  const units = codeUnits(v);
   for (let i = 0; i < n; i++) {
-    const c = v.charCodeAt(i);
-    if (c >= 128) {
-      bits |= T_NONASCII;
-      if (WS_CHAR[c] === 0) b64 = false;
-      continue;
-    }
-    bits |= ASCII_BITS[c];
-    if (B64_CHAR[c] === 0 && c !== 61 && WS_CHAR[c] === 0) b64 = false;
-    if (c === 32) { if (i + 1 < n && v.charCodeAt(i + 1) === 32) bits |= T_WSX; }
-    else if (c === 48) { const x = v.charCodeAt(i + 1); if (x === 120 || x === 88) bits |= T_HEX; }
+    const c = units[i];
+    if (c >= 128) bits |= T_NONASCII;
+    else bits |= ASCII_BITS[c];
   }
+  if ((bits & T_WS) !== 0 && v.includes('  ')) bits |= T_WSX;
+  if (v.includes('0x') || v.includes('0X')) bits |= T_HEX;
   if (v.charCodeAt(0) === 46) bits |= T_PATH;
-  if (b64 && base64Like(v)) bits |= T_B64;
+  // base64Like stops at the first character outside the alphabet: cheap on everything but base64-looking text.
+  if (n >= 8 && base64Like(v)) bits |= T_B64;
   return bits;
 }

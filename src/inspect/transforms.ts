@@ -2,6 +2,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { decodeHTML } from 'entities';
+import { codeUnits } from './code-units.ts';
 import { normalizeSlashes } from './path.ts';
 import { hexValue, percentDecode, urlDecodeLayers } from './transforms/percent.ts';
 
@@ -83,10 +84,11 @@ function asciiWhitespace(input: string, keep: boolean): string | null {
   const n = input.length;
   if (scratch.length < n) scratch = new Uint8Array(n);
   const buf = scratch;
+  const units = codeUnits(input);
   let j = 0;
   let inRun = false;
   for (let i = 0; i < n; i++) {
-    const c = input.charCodeAt(i);
+    const c = units[i];
     if (c >= 128) return null;
     if (ASCII_WS[c] === 1) {
       if (keep && !inRun) buf[j++] = 32;

@@ -12,7 +12,7 @@ import { literalMatcher } from './matcher-cache.ts';
 import type { LiteralMatcher } from './prefilter.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
-import { transforms, type Transform } from './transforms.ts';
+import { lowercase, transforms, type Transform } from './transforms.ts';
 import { chainTriggers, T_ALL, valueTriggers } from './triggers.ts';
 
 export interface CompileOptions {
@@ -217,6 +217,7 @@ function holds(entry: Where | Set<Where> | undefined, where: Where): boolean {
 }
 
 const NO_MARKS: number[] = [];
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Sort a short list of numbers in place (insertion sort: no comparator call, no allocation). */
 function sortSmall(a: number[]): void {
@@ -377,6 +378,11 @@ interface Seen {
   tested: Set<number> | null;
   /** Signatures (by index, ascending) one of whose literals occurs in this string, once scanned. */
   marks: number[] | null;
+  /**
+   * The ASCII string this one is the lowercase of: the literal scan folds ASCII case, so both have the same marks
+   * and only one is scanned.
+   */
+  caseOf: Seen | null;
   /** Where a target with this value was already evaluated in this request (see `inspectView`). */
   done: Where | Set<Where> | undefined;
 }
@@ -391,7 +397,7 @@ const SHARED_MAX = 16 * 1024;
 type SeenCache = Map<string, Seen>;
 
 function newSeen(v: string): Seen {
-  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, done: undefined };
+  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, caseOf: null, done: undefined };
 }
 
 function seenOf(cache: SeenCache, v: string): Seen {
@@ -424,6 +430,7 @@ function transformed(cache: SeenCache, seen: Seen, g: Group): Seen {
     if (next === undefined) {
       const r = fn(at.value);
       next = r.changed && r.value !== at.value ? seenOf(cache, r.value) : at;
+      if (fn === lowercase && next !== at && next.caseOf === null && !NON_ASCII.test(at.value)) next.caseOf = at;
       steps.set(fn, next);
     }
     if (next !== at) {
@@ -514,6 +521,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     /** The signatures whose literals occur in a string: one scan per distinct string per request. */
     const marksOf = (vs: Seen): number[] => {
       if (vs.marks !== null) return vs.marks;
+      if (vs.caseOf !== null) return (vs.marks = marksOf(vs.caseOf));
       if (lits === null || lits.scan(vs.value, scanHit, scanMarked) === 0) return (vs.marks = NO_MARKS);
       const marked = scanMarked.slice();
       scanMarked.length = 0;

@@ -220,6 +220,7 @@ export const cmdline: Transform = (input) => {
 };
 
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
+let b64Bytes = Buffer.allocUnsafeSlow(4096);
 const B64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 
 /** True when at least 90% of the characters are printable text (or tab/newline) and none is a NUL. */
@@ -242,11 +243,13 @@ export const base64Decode: Transform = (input) => {
   const s = input.trim();
   if (s.length < 8) return same(input);
   if (!B64.test(s) && !B64URL.test(s)) return same(input);
-  const body = s.replace(/=+$/, '');
+  const body = s.charCodeAt(s.length - 1) === 61 ? s.replace(/=+$/, '') : s;
   if (body.length % 4 === 1) return same(input);
   // isUtf8 instead of a fatal TextDecoder: most base64-looking words are not base64 of text, and a thrown
-  // exception per such value was the single largest cost of inspecting a plain GET.
-  const bytes = Buffer.from(body, 'base64');
+  // exception per such value was the single largest cost of inspecting a plain GET. Decoded into a reused buffer:
+  // most such words (cookie tokens, ids) decode to binary and are dropped, so nothing is allocated for them.
+  if (b64Bytes.length < body.length) b64Bytes = Buffer.allocUnsafeSlow(body.length + 1024);
+  const bytes = b64Bytes.subarray(0, b64Bytes.write(body, 0, 'base64'));
   if (!isUtf8(bytes)) return same(input);
   const text = bytes.toString('utf8');
   if (!looksLikeText(text)) return same(input);

@@ -209,7 +209,8 @@ type Where = number | string;
  * a substring as a view of the whole body string) must not pin that body in the memo.
  */
 function detached(s: string): string {
-  return (' ' + s).slice(1);
+  // V8 copies substrings shorter than 13 characters (SlicedString::kMinLength): those hold nothing else alive.
+  return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
 function holds(entry: Where | Set<Where> | undefined, where: Where): boolean {

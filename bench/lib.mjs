@@ -29,6 +29,12 @@ export function startBulwark(extraArgs, env = process.env) {
   return startChild(process.execPath, ['--import', 'tsx', MAIN_TS, 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...extraArgs], /"proxy":"127\.0\.0\.1:(\d+)"/, env);
 }
 
+/** Start Bulwark in cluster mode (`--workers n`); resolves once every worker logged that it listens (they share the port). */
+export function startBulwarkWorkers(n, extraArgs, env = process.env) {
+  const ready = new RegExp(`"proxy":"127\\.0\\.0\\.1:(\\d+)"${'[\\s\\S]*?"proxy":"127\\.0\\.0\\.1:\\d+"'.repeat(n - 1)}`);
+  return startChild(process.execPath, ['--import', 'tsx', MAIN_TS, 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', String(n), ...extraArgs], ready, env);
+}
+
 export function requireWrk() {
   if (spawnSync('wrk', ['-v']).error) {
     console.error('wrk is not installed (apt-get install -y wrk)');
@@ -63,20 +69,21 @@ export function opt(args, name, def) {
 
 /** Runs every target `rounds` times interleaved and prints per-round and median lines; returns the medians. */
 export function interleave(targets, { rounds, duration, connections, label }) {
+  const w = Math.max(24, ...Object.keys(targets).map((k) => k.length));
   for (const t of Object.values(targets)) wrk(t.url, 1, connections, t.script); // warm-up
   const results = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [name, t] of Object.entries(targets)) {
       const res = wrk(t.url, duration, connections, t.script);
       results[name].push(res);
-      console.log(`round ${r + 1} ${name.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms  non-2xx ${res.errors}`);
+      console.log(`round ${r + 1} ${name.padEnd(w)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms  non-2xx ${res.errors}`);
     }
   }
   console.log(`\nmedian of ${rounds} interleaved rounds, wrk -t1 -c${connections} -d${duration}s, ${label}, ${new Date().toISOString()}`);
   const med = {};
   for (const [name, rs] of Object.entries(results)) {
     med[name] = { rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)) };
-    console.log(`${name.padEnd(24)} ${med[name].rps.toFixed(0).padStart(7)} req/s  p50 ${med[name].p50.toFixed(2)} ms  p99 ${med[name].p99.toFixed(2)} ms`);
+    console.log(`${name.padEnd(w)} ${med[name].rps.toFixed(0).padStart(7)} req/s  p50 ${med[name].p50.toFixed(2)} ms  p99 ${med[name].p99.toFixed(2)} ms`);
   }
   return med;
 }

@@ -108,6 +108,9 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
+      # A worker is blocked while ModSecurity inspects a big body (a minute for a 1 MiB JSON import); meanwhile the origin
+      # may close the idle keep-alive connection (after 60 s). Retrying the POST on a new connection avoids a bogus 502.
+      proxy_next_upstream error timeout non_idempotent;
     }
   }
 }

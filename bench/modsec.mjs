@@ -1,7 +1,7 @@
 // nginx + ModSecurity v3 + OWASP CRS (PL1, anomaly mode, inbound threshold 5) as a comparison point for the benches.
 // Starts its own nginx master (2 workers) on a free 127.0.0.1 port with a config written into a temp dir, in front of
 // `upstream`. Needs the Debian packages nginx, libnginx-mod-http-modsecurity and modsecurity-crs.
-// startModsec({ upstream }) → { url, port, dir, stop() }, or null (reason printed) when something is not installed.
+// startModsec({ upstream }) → { url, port, dir, stop(), errors() }, or null (reason printed) when something is not installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -108,9 +108,14 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
-      # A worker is blocked while ModSecurity inspects a big body (a minute for a 1 MiB JSON import); meanwhile the origin
-      # may close the idle keep-alive connection (after 60 s). Retrying the POST on a new connection avoids a bogus 502.
+      # A worker is blocked while ModSecurity inspects a big body (a minute for a 1 MiB JSON import). Meanwhile the origin
+      # may close the idle keep-alive connection (after 60 s): retrying the POST on a new connection avoids a bogus 502.
+      # And nginx's clock stands still during the block: a read timeout set right after it is already past when the
+      # block lasted longer than the timeout, so the request gets 504 before the origin can answer. Hence 600 s.
       proxy_next_upstream error timeout non_idempotent;
+      proxy_connect_timeout 600s;
+      proxy_send_timeout 600s;
+      proxy_read_timeout 600s;
     }
   }
 }
@@ -145,5 +150,7 @@ http {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { url, port, dir, stop };
+  /** nginx's error log without the start-up notices (what ModSecurity denied, upstream errors). */
+  const errors = () => readFileSync(join(dir, 'error.log'), 'utf8').split('\n').filter((l) => l && !l.includes('[notice]')).join('\n');
+  return { url, port, dir, stop, errors };
 }

@@ -9,6 +9,8 @@ export const ERRORS = {
   WAF_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
   WAF_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive.' },
   WAF_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  /** More arguments (query, form fields, JSON leaves, XML values) than the inspection reads, under bodyPolicy reject. */
+  WAF_ERR_TOO_MANY_ARGS: { status: 413, message: 'The request has too many arguments.' },
   WAF_ERR_URI_TOO_LONG: { status: 414, message: 'The request URI is too long.' },
   WAF_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request Content-Type is not accepted.' },
   WAF_ERR_UNKNOWN_HOST: { status: 421, message: 'This host is not served here.' },

@@ -100,6 +100,13 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
       throw new WafError('WAF_ERR_INTERNAL', undefined, 'inspection failed');
     }
     waf.verdict = verdict;
+    // More arguments than the view reads: the rest were not inspected. Under the reject policy (the default) nothing
+    // uninspected is forwarded, as for a body over the inspection limit; `partial` forwards it, flagged. An attack
+    // found in the inspected part is still answered as a block (403, with its event).
+    if (verdict.action !== 'block' && waf.resolved.bodyPolicy === 'reject' && verdict.findings.some((f) => f.code === 'args_too_many')) {
+      request.log.warn({ clientIp: waf.clientIp, site: waf.site, signatures: verdict.matches.map((m) => m.id) }, 'request rejected: more arguments than are inspected');
+      throw new WafError('WAF_ERR_TOO_MANY_ARGS');
+    }
     return decide(request, reply, services, verdict);
   });
 };

@@ -136,6 +136,8 @@ interface CollectionPlan {
   byKey: Map<string, EntryList>;
   /** Whether keys compare case-insensitively (headers). */
   caseless: boolean;
+  /** A `count:` collection (one target: how many the named collection holds). */
+  isCount: boolean;
   /** Signatures with a regex key: checked target by target. */
   regexKeyed: Array<{ ps: PlanSig; group: Group }>;
   /**
@@ -152,6 +154,22 @@ interface Plan {
   collections: CollectionPlan[];
   /** Automaton over the literals of every signature (owner = signature index); null when none has literals. */
   literals: LiteralMatcher | null;
+  /** See `memoWhere` (by collection index). */
+  memoWheres: Array<Map<string, string> | undefined>;
+}
+
+/**
+ * The memo's place for a keyed target: `plan:collection:key`, kept per plan for the keys it meets (a browser sends the
+ * same header names on every request) so a lookup builds no string; bounded, since keys come from clients.
+ */
+function memoWhere(plan: Plan, c: number, key: string): string {
+  const byKey = (plan.memoWheres[c] ??= new Map());
+  let w = byKey.get(key);
+  if (w === undefined) {
+    if (byKey.size >= 1024) byKey.clear();
+    byKey.set(key, (w = `${plan.id}:${c}:${key}`));
+  }
+  return w;
 }
 
 /** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
@@ -233,11 +251,26 @@ function sortSmall(a: number[]): void {
   }
 }
 
-function addWhere(seen: { done: Where | Set<Where> | undefined }, where: Where): void {
-  const have = seen.done;
-  if (have === undefined) seen.done = where;
-  else if (typeof have === 'object') have.add(where);
-  else seen.done = new Set([have, where]);
+/**
+ * Whether a target of collection `c` (with `key` when keys count, else null) holding this value was already
+ * evaluated in this request; records it when not. The first place is kept in two fields (no string is built for the
+ * common case of a value seen once), further ones in a set.
+ */
+function evaluatedBefore(seen: Seen, c: number, key: string | null): boolean {
+  if (seen.doneC < 0) {
+    seen.doneC = c;
+    seen.doneKey = key;
+    return false;
+  }
+  if (seen.doneC === c && seen.doneKey === key) return true;
+  const where: Where = key === null ? c : `${c}:${key}`;
+  if (seen.doneMore === null) {
+    seen.doneMore = new Set([where]);
+    return false;
+  }
+  if (seen.doneMore.has(where)) return true;
+  seen.doneMore.add(where);
+  return false;
 }
 
 const MAX_PLANS = 256;
@@ -352,7 +385,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
       byKey.set(name, entryList(list.filter((x) => x.ps.keys.length === 0 || x.ps.keys.some((k) => k.key === name)), regexKeyed, sigs.length));
     }
     collections.push({
-      collection, caseless, byKey, regexKeyed,
+      collection, caseless, byKey, regexKeyed, isCount: collection.startsWith('count:'),
       whole: entryList(wholeList, regexKeyed, sigs.length),
       keyed: regexKeyed.length > 0 || list.some((x) => x.ps.removed.length > 0),
     });
@@ -360,7 +393,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   // One automaton over the literals of every signature up to the paranoia level (the same for every plan at that
   // level, shared through the matcher cache): each distinct string a request holds, raw or transformed, is scanned once, whatever selects it.
   const entries = sigs.filter((sig) => sig.op.literals !== null && sig.spec.paranoia <= paranoia).map((sig) => ({ owner: sig.index, literals: sig.op.literals as string[] }));
-  return { id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null };
+  return { id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [] };
 }
 
 /**
@@ -384,8 +417,10 @@ interface Seen {
    * and only one is scanned.
    */
   caseOf: Seen | null;
-  /** Where a target with this value was already evaluated in this request (see `inspectView`). */
-  done: Where | Set<Where> | undefined;
+  /** Where a target with this value was already evaluated in this request (see `evaluatedBefore`): -1 nowhere yet. */
+  doneC: number;
+  doneKey: string | null;
+  doneMore: Set<Where> | null;
 }
 
 /**
@@ -398,7 +433,7 @@ const SHARED_MAX = 16 * 1024;
 type SeenCache = Map<string, Seen>;
 
 function newSeen(v: string): Seen {
-  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, caseOf: null, done: undefined };
+  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, caseOf: null, doneC: -1, doneKey: null, doneMore: null };
 }
 
 function seenOf(cache: SeenCache, v: string): Seen {
@@ -487,6 +522,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
 
   const plans = new Map<string, Plan>();
   const scanHit = new Uint8Array(compiled.length);
+  const matchedBuf = new Uint8Array(compiled.length);
   const scanMarked: number[] = [];
   const limits = opts.limits;
   const version = opts.version;
@@ -516,7 +552,8 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     if (ctx.mode === 'off') return { action: 'allow', score: 0, matches: [], findings: [], ...base };
     const path = ctx.path ?? view.byCollection.get('path')?.[0]?.value ?? '/';
     const plan = planFor(paranoia, ctx.site, path, ctx.clientIp);
-    const matched = new Uint8Array(compiled.length);
+    // Shared by every call (inspection is synchronous): the entries this request sets are cleared before it returns.
+    const matched = matchedBuf;
     const cache: SeenCache = new Map();
     const lits = plan.literals;
     /** The signatures whose literals occur in a string: one scan per distinct string per request. */
@@ -556,79 +593,81 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const run = (ps: PlanSig, g: Group, t: Target, seen: Seen): void => {
       test(ps, t, transformed(cache, seen, g));
     };
-    const collections = plan.collections;
-    for (let c = 0; c < collections.length; c++) {
-      const cp = collections[c];
-      const coll = cp.collection;
-      const targets = coll.startsWith('count:') ? countTargets(view, coll) : view.byCollection.get(coll);
-      if (targets === undefined) continue;
-      for (const t of targets) {
-        const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;
-        const list = byKey ?? cp.whole;
-        const keyed = cp.keyed || byKey !== undefined;
-        const seen = seenOf(cache, t.value);
-        // The same value evaluated on an earlier target of this collection (with the same key, when keys count):
-        // its results are already in (a signature that matched there is skipped here; the others tested it clean).
-        const here: Where = keyed ? `${c}:${t.key}` : c;
-        if (holds(seen.done, here)) continue;
-        addWhere(seen, here);
-        let where: number | string | null = null;
-        if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS) {
-          where = keyed ? `${plan.id}:${c}:${t.key}` : plan.id * MAX_COLLECTIONS + c;
-          if (memo.has(t.value, where)) continue;
-        }
-        // Clean so far: no signature that matched earlier (and is therefore skipped here) could run on this target.
-        let clean = true;
-        if (where !== null && matchedList.length > 0) {
-          const flags = list.members;
-          for (const i of matchedList) if (flags[i] === 1) { clean = false; break; }
-        }
-        const before = matches.length;
-        if (seen.bits < 0) seen.bits = valueTriggers(t.value);
-        const bits = seen.bits;
-        let rawWanted = false;
-        if ((bits & list.triggers) === 0) {
-          // No chain changes this value (up to ASCII case): the signatures without literals, then the raw marks.
-          for (const { ps, group } of list.always) {
-            if (matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
+    try {
+      const collections = plan.collections;
+      for (let c = 0; c < collections.length; c++) {
+        const cp = collections[c];
+        const coll = cp.collection;
+        const targets = cp.isCount ? countTargets(view, coll) : view.byCollection.get(coll);
+        if (targets === undefined) continue;
+        for (const t of targets) {
+          const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;
+          const list = byKey ?? cp.whole;
+          const keyed = cp.keyed || byKey !== undefined;
+          const seen = seenOf(cache, t.value);
+          // The same value evaluated on an earlier target of this collection (with the same key, when keys count):
+          // its results are already in (a signature that matched there is skipped here; the others tested it clean).
+          if (evaluatedBefore(seen, c, keyed ? t.key : null)) continue;
+          let where: number | string | null = null;
+          if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS) {
+            where = keyed ? memoWhere(plan, c, t.key) : plan.id * MAX_COLLECTIONS + c;
+            if (memo.has(t.value, where)) continue;
+          }
+          // Clean so far: no signature that matched earlier (and is therefore skipped here) could run on this target.
+          let clean = true;
+          if (where !== null && matchedList.length > 0) {
+            const flags = list.members;
+            for (const i of matchedList) if (flags[i] === 1) { clean = false; break; }
+          }
+          const before = matches.length;
+          if (seen.bits < 0) seen.bits = valueTriggers(t.value);
+          const bits = seen.bits;
+          let rawWanted = false;
+          if ((bits & list.triggers) === 0) {
+            // No chain changes this value (up to ASCII case): the signatures without literals, then the raw marks.
+            for (const { ps, group } of list.always) {
+              if (matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
+              run(ps, group, t, seen);
+            }
+            rawWanted = list.anyLit;
+          } else {
+            for (const e of list.entries) {
+              const g = e.group;
+              for (const ps of e.always) {
+                if (matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
+                run(ps, g, t, seen);
+              }
+              if (e.lit.length === 0) continue;
+              if ((bits & g.triggers) === 0) {
+                // The chain leaves the value as it is (up to ASCII case): the raw marks below serve every such chain.
+                rawWanted = true;
+                continue;
+              }
+              // The chain changes this value: the marks of the transformed value, for this group's signatures.
+              const vs = transformed(cache, seen, g);
+              for (const i of marksOf(vs)) {
+                const h = list.bySig[i];
+                if (h === undefined || h.entry !== e || matched[i] !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
+                test(h.ps, t, vs);
+              }
+            }
+          }
+          if (rawWanted) {
+            for (const i of marksOf(seen)) {
+              const h = list.bySig[i];
+              if (h === undefined || matched[i] !== 0 || (bits & h.entry.group.triggers) !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
+              run(h.ps, h.entry.group, t, seen);
+            }
+          }
+          for (const { ps, group } of cp.regexKeyed) {
+            if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
             run(ps, group, t, seen);
           }
-          rawWanted = list.anyLit;
-        } else {
-          for (const e of list.entries) {
-            const g = e.group;
-            for (const ps of e.always) {
-              if (matched[ps.sig.index] !== 0 || (ps.removed.length > 0 && !notRemoved(ps, t))) continue;
-              run(ps, g, t, seen);
-            }
-            if (e.lit.length === 0) continue;
-            if ((bits & g.triggers) === 0) {
-              // The chain leaves the value as it is (up to ASCII case): the raw marks below serve every such chain.
-              rawWanted = true;
-              continue;
-            }
-            // The chain changes this value: the marks of the transformed value, for this group's signatures.
-            const vs = transformed(cache, seen, g);
-            for (const i of marksOf(vs)) {
-              const h = list.bySig[i];
-              if (h === undefined || h.entry !== e || matched[i] !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
-              test(h.ps, t, vs);
-            }
-          }
+          if (where !== null && clean && matches.length === before) memo!.add(t.value, where);
         }
-        if (rawWanted) {
-          for (const i of marksOf(seen)) {
-            const h = list.bySig[i];
-            if (h === undefined || matched[i] !== 0 || (bits & h.entry.group.triggers) !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
-            run(h.ps, h.entry.group, t, seen);
-          }
-        }
-        for (const { ps, group } of cp.regexKeyed) {
-          if (matched[ps.sig.index] !== 0 || !accepts(ps, t)) continue;
-          run(ps, group, t, seen);
-        }
-        if (where !== null && clean && matches.length === before) memo!.add(t.value, where);
       }
+    } finally {
+      for (const i of matchedList) matched[i] = 0;
     }
     const reached = score >= ctx.threshold && score > 0;
     const action = !reached ? 'allow' : ctx.mode === 'block' ? 'block' : 'detect';

@@ -13,7 +13,7 @@ import type { LiteralMatcher } from './prefilter.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { lowercase, transforms, type Transform } from './transforms.ts';
-import { chainTriggers, T_ALL, valueTriggers } from './triggers.ts';
+import { chainTriggers, T_ALL, T_NONASCII, valueTriggers } from './triggers.ts';
 
 export interface CompileOptions {
   version: number;
@@ -93,7 +93,7 @@ interface Group {
   chain: Transform[];
   /** Cache key of the whole chain (`a,b,c`). */
   chainKey: string;
-  /** Trigger bits of each step (T_ALL for lowercase, which changes ASCII case without any trigger). */
+  /** Trigger bits of each step (T_ALL for lowercase, which changes ASCII case without any trigger, but see buildPlan). */
   stepTriggers: number[];
   /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
   triggers: number;
@@ -356,7 +356,13 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     const group: Group = {
       chain: members[0].sig.chain,
       chainKey: names.join(','),
-      stepTriggers: names.map((n) => (n === 'lowercase' ? T_ALL : chainTriggers([n]))),
+      // `lowercase` changes ASCII case without any trigger, so it always runs, unless it is the last step and every
+      // signature of the group decides the same either way (case-insensitive regexes, phrase lists): then only
+      // non-ASCII text needs it.
+      stepTriggers: names.map((n, k) => {
+        if (n !== 'lowercase') return chainTriggers([n]);
+        return k === names.length - 1 && members.every((m) => m.sig.op.foldsCase === true) ? T_NONASCII : T_ALL;
+      }),
       triggers: chainTriggers(names),
     };
     for (const { sig, removed } of members) {
@@ -459,7 +465,9 @@ function transformed(cache: SeenCache, seen: Seen, g: Group): Seen {
   // has changed the value (a decode can bring in any character), every later step runs.
   let b = seen.bits;
   for (let k = 0; k < chain.length; k++) {
-    if ((b & g.stepTriggers[k]) === 0) continue;
+    // T_ALL (lowercase for case-sensitive operators) runs even on a value with no trigger bit at all.
+    const st = g.stepTriggers[k];
+    if (st !== T_ALL && (b & st) === 0) continue;
     const fn = chain[k];
     const steps = (at.steps ??= new Map());
     let next = steps.get(fn);

@@ -18,6 +18,11 @@ export interface CompiledOperator {
   test(value: string): OperatorMatch | null;
   /** Prefilter: the value must contain one of these, case-insensitively, or `test` cannot match. null: always run. */
   literals: string[] | null;
+  /**
+   * True when `test` decides the same on an ASCII value and on its lowercase form (a case-insensitive regex, a phrase
+   * match): the engine then skips a `lowercase` step on ASCII values for signatures that all have it.
+   */
+  foldsCase?: boolean;
 }
 
 /** An operator: validates its pattern (throws an Error whose message says what is wrong) and compiles it. */
@@ -56,6 +61,7 @@ function regex(flags: string): Operator['compile'] {
     if (problems.length > 0) throw new Error(`regex refused (ReDoS-prone): ${problems.map((p) => p.detail).join('; ')}`);
     return {
       literals: requiredLiterals(source),
+      foldsCase: flags.includes('i'),
       test(value) {
         const m = re.exec(value);
         return m === null ? null : { matched: m[0], index: m.index };
@@ -69,6 +75,7 @@ function phraseMatch(pattern: SignatureSpec['pattern']): CompiledOperator {
   const phrases = needList(pattern, 'pm').map((p) => p.toLowerCase());
   return {
     literals: asciiLiterals(phrases),
+    foldsCase: true,
     test(value) {
       const lower = value.toLowerCase();
       let best: OperatorMatch | null = null;

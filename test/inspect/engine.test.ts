@@ -106,3 +106,24 @@ t.test('findings are a target collection', async (t) => {
   t.same(v.matches.map((m) => m.id), [20]);
   t.ok(v.findings.some((f) => f.code === 'url_encoding_invalid'));
 });
+
+t.test('a final lowercase step is skipped on ASCII only where every operator of the chain ignores case', async (t) => {
+  const rules = compileRuleset(
+    [
+      sig(11, { pattern: 'union\\s+select', transforms: ['url_decode_uni', 'lowercase'] }),
+      sig(12, { operator: 'streq', pattern: 'abc', transforms: ['lowercase'], targets: ['args:s'] }),
+      sig(13, { operator: 'rx_cs', pattern: '^def$', transforms: ['lowercase'], targets: ['args:c'] }),
+      sig(14, { operator: 'rx_cs', pattern: '^kelvin$', transforms: ['unicode_normalize', 'lowercase'], targets: ['args:k'] }),
+    ],
+    { version: 1, memo: 0 },
+  );
+  const ids = (url: string) => rules.inspect(req(url), PL1).matches.map((m) => [m.id, m.matched]);
+  // Case-insensitive regex: decided on the value as sent (the excerpt keeps its case).
+  t.same(ids('/?q=1+UNION+SELECT+pw'), [[11, 'UNION SELECT']]);
+  // Case-sensitive operators still see the lowercase value, also when the value holds no trigger character at all
+  // (before, such a value skipped every step, lowercase included, and `ABC` did not equal `abc`).
+  t.same(ids('/?s=ABC'), [[12, 'abc']]);
+  t.same(ids('/?c=DEF'), [[13, 'def']]);
+  // Non-ASCII: the Kelvin sign K lowercases to an ASCII k.
+  t.same(ids('/?k=%E2%84%AAELVIN'), [[14, 'kelvin']]);
+});

@@ -87,6 +87,9 @@ t.test('literal extraction: required literals (lowercase), or null when none is 
     ['\\w+=\\d+', ['=']],
     ['(?:x|\\d+)y', ['y']],
     ['java\\s*script:', ['script:']],
+    // Of two required sets, the one rarer in benign text: shell separators, not the longer but common command names.
+    ['(?:;|\\|)\\s*(?:at|sh|id)\\b', [';', '|']],
+    ['(?:a|e)\\s*passwd', ['passwd']],
   ];
   for (const [src, want] of table) t.same(requiredLiterals(src), want, src);
 });

@@ -1,6 +1,7 @@
 /**
  * The inspection engine: compiles signatures into per-(paranoia, exclusions) plans grouped by transform chain,
- * evaluates a request view against them (decode chains cached per target, literal automaton first) and decides.
+ * evaluates a request view against them (work done once per distinct string of the request: trigger bits, decode
+ * steps, one literal scan; a signature's regex runs only when its literals occur) and decides.
  */
 
 import { WafError } from '../errors.ts';

@@ -98,24 +98,11 @@ end
     }
   }
   console.log(`checked: ${Object.keys(wafs).join(', ')} pass the bench's GET and POST (200) and block a SQL injection (403)`);
-  const targets = {
-    'GET  --mode off': { url: `http://127.0.0.1:${off.port}/`, script: get },
-    'GET  block, memo off': { url: `http://127.0.0.1:${noMemo.port}/`, script: get },
-    'GET  block, memo on': { url: `http://127.0.0.1:${memo.port}/`, script: get },
-  };
-  if (modsec) {
-    targets['GET  block, memo on, 2 workers'] = { url: `http://127.0.0.1:${workers2.port}/`, script: get };
-    targets['GET  nginx+ModSecurity+CRS'] = { url: `${modsec.url}/`, script: get };
-  }
-  Object.assign(targets, {
-    'POST --mode off': { url: `http://127.0.0.1:${off.port}/`, script: post },
-    'POST block, memo off': { url: `http://127.0.0.1:${noMemo.port}/`, script: post },
-    'POST block, memo on': { url: `http://127.0.0.1:${memo.port}/`, script: post },
-  });
-  if (modsec) {
-    targets['POST block, memo on, 2 workers'] = { url: `http://127.0.0.1:${workers2.port}/`, script: post };
-    targets['POST nginx+ModSecurity+CRS'] = { url: `${modsec.url}/`, script: post };
-  }
+  // The same servers for the GET, then for the POST (the 2-worker and ModSecurity rows only when ModSecurity runs).
+  const servers = [['--mode off', `http://127.0.0.1:${off.port}/`], ['block, memo off', `http://127.0.0.1:${noMemo.port}/`], ['block, memo on', `http://127.0.0.1:${memo.port}/`]];
+  if (modsec) servers.push(['block, memo on, 2 workers', `http://127.0.0.1:${workers2.port}/`], ['nginx+ModSecurity+CRS', `${modsec.url}/`]);
+  const targets = {};
+  for (const [method, script] of [['GET ', get], ['POST', post]]) for (const [name, url] of servers) targets[`${method} ${name}`] = { url, script };
   const med = interleave(targets, { rounds, duration, connections, label: `GET 5 args and ${form.length + 4} B form POST, browser headers` });
   for (const m of ['GET ', 'POST']) {
     const base = med[`${m} --mode off`].rps;

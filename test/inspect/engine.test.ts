@@ -127,3 +127,12 @@ t.test('a final lowercase step is skipped on ASCII only where every operator of 
   // Non-ASCII: the Kelvin sign K lowercases to an ASCII k.
   t.same(ids('/?k=%E2%84%AAELVIN'), [[14, 'kelvin']]);
 });
+
+t.test('a value repeated in one request is evaluated once per collection, but again where its key changes the result', async (t) => {
+  const rules = compileRuleset([sig(21, { targets: ['args', '!args:comment'], pattern: '<script' })], { version: 1, memo: 0 });
+  // The excluded key comes first: a dedupe that ignored keys would skip the second target and miss it.
+  const v = rules.inspect(req('/?comment=%3Cscript%3E&title=%3Cscript%3E'), PL1);
+  t.same(v.matches.map((m) => m.target), ['args:title']);
+  const twice = rules.inspect(req('/?a=%3Cscript%3E&b=%3Cscript%3E'), PL1);
+  t.same(twice.matches.map((m) => m.target), ['args:a'], 'scored once');
+});

@@ -326,6 +326,12 @@ export class LiteralMatcher {
   private readonly outStart: number;
   /** Owners whose literal ends at each marking state (including through suffix links). */
   private readonly out: Int32Array[];
+  /**
+   * Marking states already reported in the current scan (by state - outStart), and which: benign text passes through
+   * a few common marking states (a quote, a comma) every few characters, and each visit after the first adds nothing.
+   */
+  private readonly reported: Uint8Array;
+  private readonly reportedList: number[] = [];
   readonly owners: number;
 
   /** Built at once from `entries`, or from the tables `matcherSteps(entries)` returned. */
@@ -343,6 +349,7 @@ export class LiteralMatcher {
     this.outStart = t.outStart;
     this.out = t.out;
     this.owners = t.owners;
+    this.reported = new Uint8Array(t.out.length);
   }
 
   /**
@@ -355,6 +362,8 @@ export class LiteralMatcher {
     const width = this.width;
     const outStart = this.outStart;
     const out = this.out;
+    const reported = this.reported;
+    const reportedList = this.reportedList;
     let state = 0;
     let count = 0;
     const units = codeUnits(value);
@@ -367,7 +376,11 @@ export class LiteralMatcher {
       }
       state = delta[state * width + cls[c]];
       if (state < outStart) continue;
-      const o = out[state - outStart];
+      const x = state - outStart;
+      if (reported[x] !== 0) continue;
+      reported[x] = 1;
+      reportedList.push(x);
+      const o = out[x];
       for (let k = 0; k < o.length; k++) {
         if (hit[o[k]] === 0) {
           hit[o[k]] = 1;
@@ -375,8 +388,11 @@ export class LiteralMatcher {
           if (marked !== undefined) marked.push(o[k]);
         }
       }
-      if (count === this.owners) return count;
+      if (count === this.owners) break;
     }
+    for (let k = 0; k < reportedList.length; k++) reported[reportedList[k]] = 0;
+    reportedList.length = 0;
     return count;
   }
+
 }

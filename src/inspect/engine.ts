@@ -14,7 +14,7 @@ import type { LiteralMatcher } from './prefilter.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { lowercase, transforms, type Transform } from './transforms.ts';
-import { chainTriggers, T_ALL, T_NONASCII, valueTriggers } from './triggers.ts';
+import { ASCII_BITS, chainTriggers, finishTriggers, T_ALL, T_NONASCII, valueTriggers } from './triggers.ts';
 
 export interface CompileOptions {
   version: number;
@@ -92,8 +92,10 @@ interface PlanSig {
 /** Signatures sharing one transform chain. */
 interface Group {
   chain: Transform[];
-  /** Cache key of the whole chain (`a,b,c`). */
-  chainKey: string;
+  /** Number of the whole chain in the ruleset (chains with the same steps share it): its slot in `Seen.chains`. */
+  chainId: number;
+  /** Number of each step's transform in the ruleset: its slot in `Seen.steps`. */
+  stepIds: number[];
   /** Trigger bits of each step (T_ALL for lowercase, which changes ASCII case without any trigger, but see buildPlan). */
   stepTriggers: number[];
   /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
@@ -338,7 +340,19 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 
 let planIds = 0;
 
-function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: CompiledExclusion[]): Plan {
+/** Small numbers for chains and transforms, shared by every plan of a ruleset (slots in `Seen.chains`/`Seen.steps`). */
+interface Numbering {
+  chains: Map<string, number>;
+  steps: Map<Transform, number>;
+}
+
+function numberOf<K>(m: Map<K, number>, k: K): number {
+  let n = m.get(k);
+  if (n === undefined) m.set(k, (n = m.size));
+  return n;
+}
+
+function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: CompiledExclusion[], ids: Numbering): Plan {
   const byChain = new Map<string, Array<{ sig: CompiledSignature; removed: Selector[] }>>();
   for (const sig of sigs) {
     if (sig.spec.paranoia > paranoia) continue;
@@ -356,7 +370,8 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     const names = members[0].sig.chainNames;
     const group: Group = {
       chain: members[0].sig.chain,
-      chainKey: names.join(','),
+      chainId: numberOf(ids.chains, names.join(',')),
+      stepIds: members[0].sig.chain.map((fn) => numberOf(ids.steps, fn)),
       // `lowercase` changes ASCII case without any trigger, so it always runs, unless it is the last step and every
       // signature of the group decides the same either way (case-insensitive regexes, phrase lists): then only
       // non-ASCII text needs it.
@@ -411,12 +426,12 @@ interface Seen {
   value: string;
   /** Trigger bits (valueTriggers), or -1 before they are needed. */
   bits: number;
-  /** Results of whole chains (by chain key). */
-  chains: Map<string, Seen> | null;
-  /** Results of single transforms (by function). */
-  steps: Map<Transform, Seen> | null;
-  /** Signatures (by index) already tested on this string without a match. */
-  tested: Set<number> | null;
+  /** Results of whole chains (by `Group.chainId`). */
+  chains: Array<Seen | undefined> | null;
+  /** Results of single transforms (by `Group.stepIds`). */
+  steps: Array<Seen | undefined> | null;
+  /** Signatures (by index, one bit each) already tested on this string without a match. */
+  tested: Int32Array | null;
   /** Signatures (by index, ascending) one of whose literals occurs in this string, once scanned. */
   marks: number[] | null;
   /**
@@ -458,8 +473,8 @@ function seenOf(cache: SeenCache, v: string): Seen {
 function transformed(cache: SeenCache, seen: Seen, g: Group): Seen {
   const chain = g.chain;
   if (chain.length === 0) return seen;
-  const chains = (seen.chains ??= new Map());
-  const full = chains.get(g.chainKey);
+  const chains = (seen.chains ??= []);
+  const full = chains[g.chainId];
   if (full !== undefined) return full;
   let at = seen;
   // `b`: trigger bits of the value so far; a step none of whose triggers it holds cannot change it. Once a step
@@ -470,20 +485,21 @@ function transformed(cache: SeenCache, seen: Seen, g: Group): Seen {
     const st = g.stepTriggers[k];
     if (st !== T_ALL && (b & st) === 0) continue;
     const fn = chain[k];
-    const steps = (at.steps ??= new Map());
-    let next = steps.get(fn);
+    const steps = (at.steps ??= []);
+    const sid = g.stepIds[k];
+    let next = steps[sid];
     if (next === undefined) {
       const r = fn(at.value);
       next = r.changed && r.value !== at.value ? seenOf(cache, r.value) : at;
       if (fn === lowercase && next !== at && next.caseOf === null && !NON_ASCII.test(at.value)) next.caseOf = at;
-      steps.set(fn, next);
+      steps[sid] = next;
     }
     if (next !== at) {
       at = next;
       b = T_ALL;
     }
   }
-  chains.set(g.chainKey, at);
+  chains[g.chainId] = at;
   return at;
 }
 
@@ -533,6 +549,8 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   const scanHit = new Uint8Array(compiled.length);
   const matchedBuf = new Uint8Array(compiled.length);
   const scanMarked: number[] = [];
+  const testedWords = (compiled.length + 31) >> 5;
+  const ids: Numbering = { chains: new Map(), steps: new Map() };
   const limits = opts.limits;
   const version = opts.version;
   const memo = (opts.memo ?? MEMO_ENTRIES) > 0 ? new CleanMemo(opts.memo ?? MEMO_ENTRIES) : null;
@@ -549,7 +567,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     let plan = plans.get(key);
     if (plan === undefined) {
       if (plans.size >= MAX_PLANS) plans.clear();
-      plan = buildPlan(compiled, paranoia, active);
+      plan = buildPlan(compiled, paranoia, active, ids);
       plans.set(key, plan);
     }
     return plan;
@@ -566,15 +584,29 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const cache: SeenCache = new Map();
     const lits = plan.literals;
     /** The signatures whose literals occur in a string: one scan per distinct string per request. */
-    const marksOf = (vs: Seen): number[] => {
-      if (vs.marks !== null) return vs.marks;
-      if (vs.caseOf !== null) return (vs.marks = marksOf(vs.caseOf));
-      if (lits === null || lits.scan(vs.value, scanHit, scanMarked) === 0) return (vs.marks = NO_MARKS);
+    /** The marks of the last scan, taken out of the shared buffers. */
+    const takeMarks = (): number[] => {
+      if (scanMarked.length === 0) return NO_MARKS;
       const marked = scanMarked.slice();
       scanMarked.length = 0;
       for (const i of marked) scanHit[i] = 0;
       if (marked.length > 1) sortSmall(marked);
-      return (vs.marks = marked);
+      return marked;
+    };
+    const marksOf = (vs: Seen): number[] => {
+      if (vs.marks !== null) return vs.marks;
+      if (vs.caseOf !== null) return (vs.marks = marksOf(vs.caseOf));
+      if (lits === null) return (vs.marks = NO_MARKS);
+      lits.scan(vs.value, scanHit, scanMarked);
+      return (vs.marks = takeMarks());
+    };
+    /** A raw value's trigger bits, with its literal marks in the same pass when the list can use them. */
+    const bitsOf = (vs: Seen, list: EntryList): number => {
+      if (vs.bits >= 0) return vs.bits;
+      if (lits === null || !list.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
+      lits.scanWithBits(vs.value, scanHit, scanMarked, ASCII_BITS, T_NONASCII);
+      vs.marks = takeMarks();
+      return (vs.bits = finishTriggers(vs.value, lits.charBits));
     };
     const matches: Match[] = [];
     const matchedList: number[] = [];
@@ -582,11 +614,12 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const test = (ps: PlanSig, t: Target, vs: Seen): void => {
       const sig = ps.sig;
       // The same value under another target name: each signature tests it once.
-      if (vs.tested !== null && vs.tested.has(sig.index)) return;
+      const idx = sig.index;
+      if (vs.tested !== null && ((vs.tested[idx >> 5] >>> (idx & 31)) & 1) !== 0) return;
       const v = vs.value;
       const m = sig.op.test(v);
       if (m === null) {
-        (vs.tested ??= new Set()).add(sig.index);
+        (vs.tested ??= new Int32Array(testedWords))[idx >> 5] |= 1 << (idx & 31);
         return;
       }
       matched[sig.index] = 1;
@@ -629,8 +662,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
             for (const i of matchedList) if (flags[i] === 1) { clean = false; break; }
           }
           const before = matches.length;
-          if (seen.bits < 0) seen.bits = valueTriggers(t.value);
-          const bits = seen.bits;
+          const bits = bitsOf(seen, list);
           let rawWanted = false;
           if ((bits & list.triggers) === 0) {
             // No chain changes this value (up to ASCII case): the signatures without literals, then the raw marks.

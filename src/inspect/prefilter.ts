@@ -394,5 +394,54 @@ export class LiteralMatcher {
     reportedList.length = 0;
     return count;
   }
+  /** Character bits of the last `scanWithBits`. */
+  charBits = 0;
+
+  /**
+   * `scan`, and in the same pass the OR of `table[c]` over the value's ASCII code units (`nonAscii` for any other
+   * unit), left in `charBits`: the engine's trigger bits of a raw value come with its literal scan.
+   */
+  scanWithBits(value: string, hit: Uint8Array, marked: number[], table: Uint16Array, nonAscii: number): number {
+    const delta = this.delta;
+    const cls = this.cls;
+    const width = this.width;
+    const outStart = this.outStart;
+    const out = this.out;
+    const reported = this.reported;
+    const reportedList = this.reportedList;
+    let state = 0;
+    let count = 0;
+    let bits = 0;
+    const units = codeUnits(value);
+    const n = value.length;
+    for (let i = 0; i < n; i++) {
+      const c = units[i];
+      if (c >= 128) {
+        bits |= nonAscii;
+        state = 0;
+        continue;
+      }
+      bits |= table[c];
+      state = delta[state * width + cls[c]];
+      if (state < outStart) continue;
+      const x = state - outStart;
+      if (reported[x] !== 0) continue;
+      reported[x] = 1;
+      reportedList.push(x);
+      const o = out[x];
+      for (let k = 0; k < o.length; k++) {
+        if (hit[o[k]] === 0) {
+          hit[o[k]] = 1;
+          count++;
+          marked.push(o[k]);
+        }
+      }
+    }
+    for (let k = 0; k < reportedList.length; k++) reported[reportedList[k]] = 0;
+    reportedList.length = 0;
+    this.charBits = bits;
+    return count;
+  }
+
 
 }

@@ -56,7 +56,7 @@ const B64_CHAR = (() => {
 })();
 
 /** Bits of each ASCII character on its own (the pairs: double space, `0x`, are handled in the loop). */
-const ASCII_BITS = (() => {
+export const ASCII_BITS = (() => {
   const t = new Uint16Array(128);
   const set = (chars: string, b: number) => { for (const ch of chars) t[ch.charCodeAt(0)] |= b; };
   set('%', T_PCT);
@@ -105,10 +105,19 @@ export function valueTriggers(v: string): number {
     if (c >= 128) bits |= T_NONASCII;
     else bits |= ASCII_BITS[c];
   }
+  return finishTriggers(v, bits);
+}
+
+/**
+ * The trigger bits of `v` from `charBits`, the OR of ASCII_BITS over its characters (T_NONASCII for any unit over
+ * 127), as the loop of `valueTriggers` or a literal scan (`LiteralMatcher.scanWithBits`) computes it: adds the pairs.
+ */
+export function finishTriggers(v: string, charBits: number): number {
+  let bits = charBits;
   if ((bits & T_WS) !== 0 && v.includes('  ')) bits |= T_WSX;
   if (v.includes('0x') || v.includes('0X')) bits |= T_HEX;
   if (v.charCodeAt(0) === 46) bits |= T_PATH;
   // base64Like stops at the first character outside the alphabet: cheap on everything but base64-looking text.
-  if (n >= 8 && base64Like(v)) bits |= T_B64;
+  if (v.length >= 8 && base64Like(v)) bits |= T_B64;
   return bits;
 }

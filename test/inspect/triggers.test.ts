@@ -91,3 +91,27 @@ t.test('T_B64 equals the plain base64-looking regex on random and edge input', a
   for (const s of inputs) if (((valueTriggers(s) & T_B64) !== 0) !== re.test(s)) differ++;
   t.equal(differ, 0, `${inputs.length} inputs`);
 });
+
+t.test('a literal scan with bits gives the marks of scan and the trigger bits of valueTriggers', async (t) => {
+  const { LiteralMatcher } = await import('../../src/inspect/prefilter.ts');
+  const { ASCII_BITS, finishTriggers } = await import('../../src/inspect/triggers.ts');
+  const m = new LiteralMatcher([
+    { owner: 0, literals: ['select'] }, { owner: 1, literals: ['<script', 'javascript:'] }, { owner: 2, literals: ['"'] }, { owner: 3, literals: ['../'] },
+  ]);
+  const hit = new Uint8Array(4);
+  let differ = 0;
+  for (const v of values) {
+    const a: number[] = [];
+    m.scan(v, hit, a);
+    for (const i of a) hit[i] = 0;
+    const b: number[] = [];
+    m.scanWithBits(v, hit, b, ASCII_BITS, T_NONASCII);
+    for (const i of b) hit[i] = 0;
+    const bits = finishTriggers(v, m.charBits);
+    if (a.join() !== b.join() || bits !== valueTriggers(v)) {
+      differ++;
+      if (differ <= 3) t.fail(`${JSON.stringify(v.slice(0, 80))}: marks ${a} / ${b}, bits ${valueTriggers(v)} / ${bits}`);
+    }
+  }
+  t.equal(differ, 0, `${values.size} values`);
+});

@@ -548,7 +548,6 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   const plans = new Map<string, Plan>();
   const scanHit = new Uint8Array(compiled.length);
   const matchedBuf = new Uint8Array(compiled.length);
-  const scanMarked: number[] = [];
   const testedWords = (compiled.length + 31) >> 5;
   const ids: Numbering = { chains: new Map(), steps: new Map() };
   const limits = opts.limits;
@@ -584,12 +583,10 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const cache: SeenCache = new Map();
     const lits = plan.literals;
     /** The signatures whose literals occur in a string: one scan per distinct string per request. */
-    /** The marks of the last scan, taken out of the shared buffers. */
-    const takeMarks = (): number[] => {
-      if (scanMarked.length === 0) return NO_MARKS;
-      const marked = scanMarked.slice();
-      scanMarked.length = 0;
-      for (const i of marked) scanHit[i] = 0;
+    /** The marks a scan pushed on `marked`, with their `scanHit` flags cleared. */
+    const marksFrom = (marked: number[]): number[] => {
+      if (marked.length === 0) return NO_MARKS;
+      for (let k = 0; k < marked.length; k++) scanHit[marked[k]] = 0;
       if (marked.length > 1) sortSmall(marked);
       return marked;
     };
@@ -597,15 +594,17 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (vs.marks !== null) return vs.marks;
       if (vs.caseOf !== null) return (vs.marks = marksOf(vs.caseOf));
       if (lits === null) return (vs.marks = NO_MARKS);
-      lits.scan(vs.value, scanHit, scanMarked);
-      return (vs.marks = takeMarks());
+      const marked: number[] = [];
+      lits.scan(vs.value, scanHit, marked);
+      return (vs.marks = marksFrom(marked));
     };
     /** A raw value's trigger bits, with its literal marks in the same pass when the list can use them. */
     const bitsOf = (vs: Seen, list: EntryList): number => {
       if (vs.bits >= 0) return vs.bits;
       if (lits === null || !list.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
-      lits.scanWithBits(vs.value, scanHit, scanMarked, ASCII_BITS, T_NONASCII);
-      vs.marks = takeMarks();
+      const marked: number[] = [];
+      lits.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
+      vs.marks = marksFrom(marked);
       return (vs.bits = finishTriggers(vs.value, lits.charBits));
     };
     const matches: Match[] = [];

@@ -331,7 +331,7 @@ export class LiteralMatcher {
    * a few common marking states (a quote, a comma) every few characters, and each visit after the first adds nothing.
    */
   private readonly reported: Uint8Array;
-  private readonly reportedList: number[] = [];
+  private readonly reportedList: Int32Array;
   readonly owners: number;
 
   /** Built at once from `entries`, or from the tables `matcherSteps(entries)` returned. */
@@ -350,6 +350,7 @@ export class LiteralMatcher {
     this.out = t.out;
     this.owners = t.owners;
     this.reported = new Uint8Array(t.out.length);
+    this.reportedList = new Int32Array(t.out.length);
   }
 
   /**
@@ -364,6 +365,7 @@ export class LiteralMatcher {
     const out = this.out;
     const reported = this.reported;
     const reportedList = this.reportedList;
+    let nReported = 0;
     let state = 0;
     let count = 0;
     const units = codeUnits(value);
@@ -379,7 +381,7 @@ export class LiteralMatcher {
       const x = state - outStart;
       if (reported[x] !== 0) continue;
       reported[x] = 1;
-      reportedList.push(x);
+      reportedList[nReported++] = x;
       const o = out[x];
       for (let k = 0; k < o.length; k++) {
         if (hit[o[k]] === 0) {
@@ -390,8 +392,7 @@ export class LiteralMatcher {
       }
       if (count === this.owners) break;
     }
-    for (let k = 0; k < reportedList.length; k++) reported[reportedList[k]] = 0;
-    reportedList.length = 0;
+    for (let k = 0; k < nReported; k++) reported[reportedList[k]] = 0;
     return count;
   }
   /** Character bits of the last `scanWithBits`. */
@@ -409,6 +410,7 @@ export class LiteralMatcher {
     const out = this.out;
     const reported = this.reported;
     const reportedList = this.reportedList;
+    let nReported = 0;
     let state = 0;
     let count = 0;
     let bits = 0;
@@ -427,7 +429,7 @@ export class LiteralMatcher {
       const x = state - outStart;
       if (reported[x] !== 0) continue;
       reported[x] = 1;
-      reportedList.push(x);
+      reportedList[nReported++] = x;
       const o = out[x];
       for (let k = 0; k < o.length; k++) {
         if (hit[o[k]] === 0) {
@@ -437,8 +439,7 @@ export class LiteralMatcher {
         }
       }
     }
-    for (let k = 0; k < reportedList.length; k++) reported[reportedList[k]] = 0;
-    reportedList.length = 0;
+    for (let k = 0; k < nReported; k++) reported[reportedList[k]] = 0;
     this.charBits = bits;
     return count;
   }

@@ -55,9 +55,26 @@ const B64_CHAR = (() => {
   return t;
 })();
 
-/** Bits of each ASCII character on its own (the pairs: double space, `0x`, are handled in the loop). */
+/**
+ * Helper bits of ASCII_BITS, not trigger bits (finishTriggers drops them): they say when the checks for pairs and for
+ * base64 can find anything. `0` and `x`/`X` (for `0x`); a character that base64-looking text cannot hold (outside the
+ * alphabet, `=` and whitespace).
+ */
+const H_ZERO = 1 << 12;
+const H_X = 1 << 13;
+const H_NOT_B64 = 1 << 14;
+const HELPERS = H_ZERO | H_X | H_NOT_B64;
+
+/** Bits of each ASCII character on its own (the pairs, double space and `0x`, are checked after the loop). */
 export const ASCII_BITS = (() => {
   const t = new Uint16Array(128);
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    if (!/[A-Za-z0-9+/_\-=\s]/.test(ch)) t[c] |= H_NOT_B64;
+  }
+  t[48] |= H_ZERO;
+  t[120] |= H_X;
+  t[88] |= H_X;
   const set = (chars: string, b: number) => { for (const ch of chars) t[ch.charCodeAt(0)] |= b; };
   set('%', T_PCT);
   set('&', T_AMP);
@@ -113,11 +130,11 @@ export function valueTriggers(v: string): number {
  * 127), as the loop of `valueTriggers` or a literal scan (`LiteralMatcher.scanWithBits`) computes it: adds the pairs.
  */
 export function finishTriggers(v: string, charBits: number): number {
-  let bits = charBits;
-  if ((bits & T_WS) !== 0 && v.includes('  ')) bits |= T_WSX;
-  if (v.includes('0x') || v.includes('0X')) bits |= T_HEX;
+  let bits = charBits & ~HELPERS;
+  if ((charBits & T_WS) !== 0 && v.includes('  ')) bits |= T_WSX;
+  if ((charBits & (H_ZERO | H_X)) === (H_ZERO | H_X) && (v.includes('0x') || v.includes('0X'))) bits |= T_HEX;
   if (v.charCodeAt(0) === 46) bits |= T_PATH;
-  // base64Like stops at the first character outside the alphabet: cheap on everything but base64-looking text.
-  if (v.length >= 8 && base64Like(v)) bits |= T_B64;
+  // Only a value without characters base64 text cannot hold can look like it (non-ASCII ones: base64Like decides).
+  if (v.length >= 8 && (charBits & H_NOT_B64) === 0 && base64Like(v)) bits |= T_B64;
   return bits;
 }

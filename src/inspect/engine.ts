@@ -446,22 +446,46 @@ interface Seen {
 }
 
 /**
- * Strings up to this length are shared by content (a Map keyed by the string). Longer ones (a body) are not: V8
- * hashes long strings by length only, so two long strings of one length (a body and its lowercase form) would be
- * compared character by character on every lookup. They are reached through the target and the chain instead.
+ * Strings up to this length are shared by content: the same string met again in the request (as another target's
+ * value, or made by a transform) gets the same record. Longer ones (a body) are not: they are reached through the
+ * target and the chain instead.
  */
 const SHARED_MAX = 16 * 1024;
+/**
+ * Strings up to this length are found by hash (a Map keyed by the string; V8 hashes every character of a new
+ * string once). Longer ones are found by length, then compared (which stops at the first difference), at most
+ * SAME_LENGTH_MAX per length: hashing a 2 KB comment costs more than comparing it, and the bound keeps a request
+ * full of long values of one length linear.
+ */
+const HASHED_MAX = 256;
+const SAME_LENGTH_MAX = 8;
 
-type SeenCache = Map<string, Seen>;
+interface SeenCache {
+  byValue: Map<string, Seen>;
+  byLength: Map<number, Seen[]>;
+}
 
 function newSeen(v: string): Seen {
   return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, caseOf: null, doneC: -1, doneKey: null, doneMore: null };
 }
 
 function seenOf(cache: SeenCache, v: string): Seen {
-  if (v.length > SHARED_MAX) return newSeen(v);
-  let s = cache.get(v);
-  if (s === undefined) cache.set(v, (s = newSeen(v)));
+  const n = v.length;
+  if (n <= HASHED_MAX) {
+    let s = cache.byValue.get(v);
+    if (s === undefined) cache.byValue.set(v, (s = newSeen(v)));
+    return s;
+  }
+  if (n > SHARED_MAX) return newSeen(v);
+  const list = cache.byLength.get(n);
+  if (list === undefined) {
+    const s = newSeen(v);
+    cache.byLength.set(n, [s]);
+    return s;
+  }
+  for (let i = 0; i < list.length; i++) if (list[i].value === v) return list[i];
+  const s = newSeen(v);
+  if (list.length < SAME_LENGTH_MAX) list.push(s);
   return s;
 }
 
@@ -580,7 +604,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const plan = planFor(paranoia, ctx.site, path, ctx.clientIp);
     // Shared by every call (inspection is synchronous): the entries this request sets are cleared before it returns.
     const matched = matchedBuf;
-    const cache: SeenCache = new Map();
+    const cache: SeenCache = { byValue: new Map(), byLength: new Map() };
     const lits = plan.literals;
     /** The signatures whose literals occur in a string: one scan per distinct string per request. */
     /** The marks a scan pushed on `marked`, with their `scanHit` flags cleared. */

@@ -136,3 +136,18 @@ t.test('a value repeated in one request is evaluated once per collection, but ag
   const twice = rules.inspect(req('/?a=%3Cscript%3E&b=%3Cscript%3E'), PL1);
   t.same(twice.matches.map((m) => m.target), ['args:a'], 'scored once');
 });
+
+t.test('long values of one length: each is evaluated on its own content, however many share the length', async (t) => {
+  // Values over 256 characters are found by length and compared; at most 8 are shared per length. The attack sits in
+  // the 20th of 20 values of the same length that differ only at their end.
+  const rules = compileRuleset([sig(31, { pattern: 'union\\s+select' })], { version: 1, memo: 0 });
+  const pad = 'a'.repeat(600);
+  const values = Array.from({ length: 20 }, (_, i) => `${pad}${String(i).padStart(2, '0')}${i === 19 ? ' union select 1' : ' union selekt 1'}`);
+  t.ok(values.every((v) => v.length === values[0].length));
+  const body = values.map((v, i) => `f${i}=${encodeURIComponent(v)}`).join('&');
+  const v = rules.inspect(req({ method: 'POST', uri: '/f', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }), PL1);
+  t.equal(v.action, 'block');
+  t.same([...new Set(v.matches.map((m) => m.target))], ['args:f19']);
+  const clean = rules.inspect(req({ method: 'POST', uri: '/f', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.replace('union%20select', 'union%20selekt') }), PL1);
+  t.equal(clean.action, 'allow');
+});

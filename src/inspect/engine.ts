@@ -14,7 +14,7 @@ import type { LiteralMatcher } from './prefilter.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { lowercase, transforms, type Transform } from './transforms.ts';
-import { ASCII_BITS, chainTriggers, finishTriggers, T_ALL, T_NONASCII, valueTriggers } from './triggers.ts';
+import { ASCII_BITS, ASCII_WS, chainTriggers, finishTriggers, T_ALL, T_NONASCII, T_WS, valueTriggers, whitespaceLens } from './triggers.ts';
 
 export interface CompileOptions {
   version: number;
@@ -100,7 +100,14 @@ interface Group {
   stepTriggers: number[];
   /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
   triggers: number;
+  /**
+   * Whether the chain can be seen through the whitespace lens (see `whitespaceLens`): on an ASCII value holding
+   * whitespace and none of `lensMask`, its result is the value without whitespace, up to ASCII case.
+   */
+  lens: boolean;
+  lensMask: number;
 }
+
 
 /** The signatures of one group that select one collection. */
 interface GroupEntry {
@@ -120,6 +127,8 @@ interface EntryList {
   always: Array<{ ps: PlanSig; group: Group }>;
   /** Whether some signature here has literals (the literal scan can mark it). */
   anyLit: boolean;
+  /** Whether some group here with literals can be seen through the whitespace lens. */
+  wsLens: boolean;
   /** Signature index → the entry and plan signature that test it when the literal scan marks it. */
   bySig: Array<SigEntry | undefined>;
   /**
@@ -316,6 +325,7 @@ function entryList(list: Array<{ ps: PlanSig; group: Group }>, regexKeyed: Array
     entries, triggers, bySig, members,
     always: entries.flatMap((e) => e.always.map((ps) => ({ ps, group: e.group }))),
     anyLit: entries.some((e) => e.lit.length > 0),
+    wsLens: entries.some((e) => e.lit.length > 0 && e.group.lens),
   };
 }
 
@@ -368,6 +378,10 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   const perCollection = new Map<string, Array<{ ps: PlanSig; group: Group }>>();
   for (const members of byChain.values()) {
     const names = members[0].sig.chainNames;
+    const stepTriggers = names.map((n, k) => {
+      if (n !== 'lowercase') return chainTriggers([n]);
+      return k === names.length - 1 && members.every((m) => m.sig.op.foldsCase === true) ? T_NONASCII : T_ALL;
+    });
     const group: Group = {
       chain: members[0].sig.chain,
       chainId: numberOf(ids.chains, names.join(',')),
@@ -375,11 +389,9 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
       // `lowercase` changes ASCII case without any trigger, so it always runs, unless it is the last step and every
       // signature of the group decides the same either way (case-insensitive regexes, phrase lists): then only
       // non-ASCII text needs it.
-      stepTriggers: names.map((n, k) => {
-        if (n !== 'lowercase') return chainTriggers([n]);
-        return k === names.length - 1 && members.every((m) => m.sig.op.foldsCase === true) ? T_NONASCII : T_ALL;
-      }),
+      stepTriggers,
       triggers: chainTriggers(names),
+      ...whitespaceLens(names, stepTriggers),
     };
     for (const { sig, removed } of members) {
       const lits = sig.op.literals;
@@ -434,6 +446,8 @@ interface Seen {
   tested: Int32Array | null;
   /** Signatures (by index, ascending) one of whose literals occurs in this string, once scanned. */
   marks: number[] | null;
+  /** The same for this string without its whitespace (when scanned through the whitespace lens), else null. */
+  wsMarks: number[] | null;
   /**
    * The ASCII string this one is the lowercase of: the literal scan folds ASCII case, so both have the same marks
    * and only one is scanned.
@@ -466,7 +480,7 @@ interface SeenCache {
 }
 
 function newSeen(v: string): Seen {
-  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, caseOf: null, doneC: -1, doneKey: null, doneMore: null };
+  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, wsMarks: null, caseOf: null, doneC: -1, doneKey: null, doneMore: null };
 }
 
 function seenOf(cache: SeenCache, v: string): Seen {
@@ -573,6 +587,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   const scanHit = new Uint8Array(compiled.length);
   const matchedBuf = new Uint8Array(compiled.length);
   const testedWords = (compiled.length + 31) >> 5;
+  const scanHit2 = new Uint8Array(compiled.length);
   const ids: Numbering = { chains: new Map(), steps: new Map() };
   const limits = opts.limits;
   const version = opts.version;
@@ -627,7 +642,14 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (vs.bits >= 0) return vs.bits;
       if (lits === null || !list.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
       const marked: number[] = [];
-      lits.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
+      if (list.wsLens) {
+        // Also the literals of the value without whitespace, for the chains that only remove it here.
+        const marked2: number[] = [];
+        lits.scanTwoWays(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII, ASCII_WS, scanHit2, marked2);
+        for (let k = 0; k < marked2.length; k++) scanHit2[marked2[k]] = 0;
+        if (marked2.length > 1) sortSmall(marked2);
+        vs.wsMarks = marked2.length === 0 ? NO_MARKS : marked2;
+      } else lits.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
       vs.marks = marksFrom(marked);
       return (vs.bits = finishTriggers(vs.value, lits.charBits));
     };
@@ -705,6 +727,17 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
               if ((bits & g.triggers) === 0) {
                 // The chain leaves the value as it is (up to ASCII case): the raw marks below serve every such chain.
                 rawWanted = true;
+                continue;
+              }
+              if (seen.wsMarks !== null && g.lens && (bits & T_WS) !== 0 && (bits & g.lensMask) === 0) {
+                // The chain only removes this value's whitespace: its literals are known without making the result,
+                // made only for a signature to test.
+                let lensed: Seen | null = null;
+                for (const i of seen.wsMarks) {
+                  const h = list.bySig[i];
+                  if (h === undefined || h.entry !== e || matched[i] !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
+                  test(h.ps, t, (lensed ??= transformed(cache, seen, g)));
+                }
                 continue;
               }
               // The chain changes this value: the marks of the transformed value, for this group's signatures.

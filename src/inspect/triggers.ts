@@ -138,3 +138,35 @@ export function finishTriggers(v: string, charBits: number): number {
   if (v.length >= 8 && (charBits & H_NOT_B64) === 0 && base64Like(v)) bits |= T_B64;
   return bits;
 }
+
+/** ASCII whitespace, as `remove_whitespace` removes it from an ASCII value (and the trigger bit T_WS counts it). */
+export const ASCII_WS = (() => {
+  const t = new Uint8Array(128);
+  for (const ch of ' \t\n\v\f\r') t[ch.charCodeAt(0)] = 1;
+  return t;
+})();
+
+/**
+ * Whether a chain, on a value with whitespace, only removes it (and changes ASCII case), and which trigger bits the
+ * value must lack for that: those of every step before `remove_whitespace` (which then leave it unchanged), non-ASCII
+ * (Unicode steps, Unicode spaces) and NUL when `remove_nulls` follows (deleting whitespace cannot create a NUL or any
+ * other single character, so those steps stay no-ops after it). The literals of such a result are those of the raw
+ * value with its whitespace skipped, found in the same pass as its own (`LiteralMatcher.scanTwoWays`).
+ */
+export function whitespaceLens(names: readonly string[], stepTriggers: readonly number[]): { lens: boolean; lensMask: number } {
+  const no = { lens: false, lensMask: 0 };
+  const w = names.indexOf('remove_whitespace');
+  if (w < 0) return no;
+  let mask = T_NONASCII;
+  for (let k = 0; k < w; k++) {
+    if (names[k] === 'lowercase') continue;
+    if (stepTriggers[k] === T_ALL) return no;
+    mask |= stepTriggers[k];
+  }
+  for (let k = w + 1; k < names.length; k++) {
+    if (names[k] === 'lowercase' || names[k] === 'remove_whitespace') continue;
+    if (names[k] !== 'remove_nulls') return no;
+    mask |= T_NUL;
+  }
+  return { lens: true, lensMask: mask };
+}

@@ -1,0 +1,82 @@
+// The whitespace lens: where a chain only removes a value's whitespace (see whitespaceLens), the engine takes the
+// literal marks of the result from a second walk of the raw scan that skips whitespace, and never makes the string
+// unless a marked signature must test it. Sound only if those marks equal the marks of the real result: checked for
+// every chain of the library that has remove_whitespace, over every fixture value, example and edge case we have.
+import t from 'tap';
+import { readdirSync, readFileSync } from 'node:fs';
+import { compileSignature } from '../../src/inspect/engine.ts';
+import { LiteralMatcher } from '../../src/inspect/prefilter.ts';
+import { applyTransforms } from '../../src/inspect/transforms.ts';
+import { ASCII_BITS, ASCII_WS, chainTriggers, T_ALL, T_NONASCII, T_WS, valueTriggers, whitespaceLens } from '../../src/inspect/triggers.ts';
+import { readSignatureFiles } from '../../src/signatures/loader.ts';
+import { exampleToInput } from '../../src/signatures/examples.ts';
+import { buildRequestView } from '../../src/inspect/request-view.ts';
+
+const library = readSignatureFiles(new URL('../../signatures', import.meta.url).pathname).signatures;
+const values = new Set<string>([
+  'java. lang. Runtime', 'java .lang .runtime', 'run time', 'process\tbuilder', 'process\nbuilder', 'a\u000bb\fc\rd',
+  '0 x41', ' ./etc/passwd', 'aGVs bG8=', 'nul\u0000 here', '"constructor" : { "prototype" : {}}', 'UNION  SELECT', 'ja\u00a0va.lang',
+]);
+// The values the engine sees: every target of every example request of the library.
+for (const s of library) for (const ex of [...s.examples.match, ...s.examples.pass]) for (const tg of buildRequestView(exampleToInput(ex)).targets) values.add(tg.value);
+const benignDir = new URL('../fixtures/benign/', import.meta.url);
+for (const f of readdirSync(benignDir).filter((f) => f.endsWith('.jsonl'))) {
+  for (const line of readFileSync(new URL(f, benignDir), 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as { uri: string; headers: Array<[string, string]>; body?: string };
+    values.add(r.uri);
+    for (const [, v] of r.headers) values.add(v);
+    if (typeof r.body === 'string') values.add(r.body);
+  }
+}
+
+t.test('lens marks equal the marks of the real result, for every lens chain of the library', async (t) => {
+  const compiled = library.map((s, i) => compileSignature(s, i));
+  const m = new LiteralMatcher(compiled.filter((c) => c.op.literals !== null).map((c) => ({ owner: c.index, literals: c.op.literals as string[] })));
+  const chains = new Map<string, string[]>();
+  for (const s of library) if (s.transforms.includes('remove_whitespace')) chains.set(s.transforms.join(','), s.transforms);
+  t.ok(chains.size >= 3, `${chains.size} chains with remove_whitespace`);
+  const hit = new Uint8Array(compiled.length);
+  const hit2 = new Uint8Array(compiled.length);
+  let checked = 0;
+  let wrong = 0;
+  for (const names of chains.values()) {
+    // Both ways the engine numbers a chain's lowercase step (see buildPlan).
+    for (const lastFolds of [false, true]) {
+      const steps = names.map((n, k) => (n !== 'lowercase' ? chainTriggers([n]) : k === names.length - 1 && lastFolds ? T_NONASCII : T_ALL));
+      const { lens, lensMask } = whitespaceLens(names, steps);
+      if (!lens) continue;
+      for (const v of values) {
+        const bits = valueTriggers(v);
+        if ((bits & T_WS) === 0 || (bits & lensMask) !== 0) continue;
+        const want: number[] = [];
+        m.scan(applyTransforms(v, names), hit, want);
+        for (const i of want) hit[i] = 0;
+        const raw: number[] = [];
+        const got: number[] = [];
+        m.scanTwoWays(v, hit, raw, ASCII_BITS, T_NONASCII, ASCII_WS, hit2, got);
+        for (const i of raw) hit[i] = 0;
+        for (const i of got) hit2[i] = 0;
+        checked++;
+        if (want.sort((a, b) => a - b).join() !== got.sort((a, b) => a - b).join()) {
+          wrong++;
+          if (wrong <= 3) t.fail(`${names.join(',')} on ${JSON.stringify(v.slice(0, 80))}: marks ${got} instead of ${want}`);
+        }
+      }
+    }
+  }
+  t.ok(checked > 500, `${checked} (chain, value) pairs checked`);
+  t.equal(wrong, 0);
+});
+
+t.test('chains the lens must not see through', async (t) => {
+  const steps = (names: string[]) => names.map((n) => chainTriggers([n]));
+  t.notOk(whitespaceLens(['lowercase'], steps(['lowercase'])).lens, 'no remove_whitespace');
+  t.notOk(whitespaceLens(['remove_whitespace', 'hex_decode'], steps(['remove_whitespace', 'hex_decode'])).lens, 'a decode after it ("0 x41")');
+  t.notOk(whitespaceLens(['remove_whitespace', 'normalize_path'], steps(['remove_whitespace', 'normalize_path'])).lens, 'a path step after it (" ./x")');
+  t.notOk(whitespaceLens(['remove_whitespace', 'base64_decode'], steps(['remove_whitespace', 'base64_decode'])).lens, 'base64 after it');
+  const before = whitespaceLens(['url_decode_uni', 'remove_whitespace', 'lowercase'], steps(['url_decode_uni', 'remove_whitespace', 'lowercase']));
+  t.ok(before.lens, 'a decode before it, on values it leaves alone');
+  t.not(before.lensMask & chainTriggers(['url_decode_uni']), 0, 'its triggers must be absent');
+  t.not(before.lensMask & T_NONASCII, 0, 'ASCII values only');
+});

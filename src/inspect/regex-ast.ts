@@ -153,6 +153,18 @@ export function parseRegex(src: string): Node {
     }
   }
 
+  /**
+   * A legacy octal escape (Annex B) starting at src[i], an octal digit: the longest of one to three digits whose value
+   * is at most 0o377 (\0-\3 take up to two more digits, \4-\7 one more).
+   */
+  function legacyOctal(): string {
+    const first = src[i++];
+    let v = Number(first);
+    const more = first <= '3' ? 2 : 1;
+    for (let k = 0; k < more && /[0-7]/.test(src[i] ?? ''); k++) v = v * 8 + Number(src[i++]);
+    return String.fromCharCode(v);
+  }
+
   /** After a backslash. In a class, returns a CharSet or a one-char string; outside, a Node. */
   function parseEscape(inClass: boolean): Node | CharSet | string {
     const c = src[i++];
@@ -173,7 +185,9 @@ export function parseRegex(src: string): Node {
       case 't': return ch('\t');
       case 'f': return ch('\f');
       case 'v': return ch('\v');
-      case '0': return ch('\0');
+      case '0': // \0 alone is NUL; \0 followed by octal digits is a legacy octal escape (\012 is \n)
+        if (/[0-7]/.test(src[i] ?? '')) { i--; return ch(legacyOctal()); }
+        return ch('\0');
       case 'x': {
         const m = /^[0-9a-fA-F]{2}/.exec(src.slice(i));
         if (!m) return ch('x');
@@ -188,7 +202,10 @@ export function parseRegex(src: string): Node {
       }
       case 'c': {
         const l = src[i];
-        if (l && /[A-Za-z]/.test(l)) { i++; return ch(String.fromCharCode(l.charCodeAt(0) % 32)); }
+        // A control letter; in a class also a digit or _ (Annex B). Otherwise the backslash is a literal \ and the c
+        // is read again as an ordinary character.
+        if (l && (/[A-Za-z]/.test(l) || (inClass && /[0-9_]/.test(l)))) { i++; return ch(String.fromCharCode(l.charCodeAt(0) % 32)); }
+        i--;
         return ch('\\');
       }
       case 'k': {
@@ -199,7 +216,14 @@ export function parseRegex(src: string): Node {
       }
       default:
         if (/[1-9]/.test(c)) {
-          if (inClass) return ch(String.fromCharCode(parseInt(c, 8)));
+          // In a class, \8 and \9 are the digits themselves and \1-\7 start a legacy octal escape (\12 is \n).
+          if (inClass) {
+            if (c === '8' || c === '9') return ch(c);
+            i--;
+            return ch(legacyOctal());
+          }
+          // Outside, a back-reference (JS reads \N past the group count as octal or a digit: a back-reference is the
+          // conservative reading for the prefilters, it may match anything).
           while (/[0-9]/.test(src[i] ?? '')) i++;
           return { type: 'backref' };
         }

@@ -519,3 +519,128 @@ export class LiteralMatcher {
 
 
 }
+
+/** Cap on the characters of a required-character set: each is one native scan of the value. */
+const MAX_CHARS = 8;
+/** Candidate sets kept per AST node (the rarest in benign text); alternations combine them pairwise. */
+const MAX_CANDIDATES = 8;
+/**
+ * A required-character set is worth checking only when its characters are rare in benign text: at most this many
+ * expected occurrences per character (CHAR_FREQ), e.g. `(` 0.002, `;|&` 0.0042, `-/$<>|` 0.0214; a space is 0.08.
+ */
+const CHARS_SELECTIVE = 0.05;
+
+/** Expected occurrences per character of benign text of any character of the set. */
+function charsWeight(set: string): number {
+  let w = 0;
+  for (let i = 0; i < set.length; i++) w += CHAR_FREQ[set.charCodeAt(i)];
+  return w;
+}
+
+/** The set of both (characters sorted by code), or null when it would exceed MAX_CHARS. */
+function charsUnion(a: string, b: string): string | null {
+  if (a === b) return a;
+  const codes = new Set<number>();
+  for (let i = 0; i < a.length; i++) codes.add(a.charCodeAt(i));
+  for (let i = 0; i < b.length; i++) codes.add(b.charCodeAt(i));
+  if (codes.size > MAX_CHARS) return null;
+  return String.fromCharCode(...[...codes].sort((x, y) => x - y));
+}
+
+/** The rarest distinct sets of a list, at most MAX_CANDIDATES (rarest first; ties: fewer characters, then by text). */
+function rarest(list: string[]): string[] {
+  const uniq = [...new Set(list)];
+  const w = new Map(uniq.map((s) => [s, charsWeight(s)]));
+  uniq.sort((a, b) => (w.get(a) as number) - (w.get(b) as number) || a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  return uniq.slice(0, MAX_CANDIDATES);
+}
+
+/** A character a required-character set may hold: ASCII and not a letter (so no case folding can reach it). */
+function plainChar(code: number): boolean {
+  return code < 128 && !((code >= 65 && code <= 90) || (code >= 97 && code <= 122));
+}
+
+/**
+ * Sets of characters (each a string of distinct plain characters, sorted) such that every string the node matches
+ * contains at least one character of each set; [] when none is known. Sound by construction:
+ * - a character or class: the characters it matches, only when all are plain (no letter: under the `i` flag a letter
+ *   also matches its other case; no non-ASCII member: \s, `.`, negated classes match characters we do not list);
+ * - a sequence: every item matches a part of the match, so each item's sets hold for the whole (the union of lists);
+ * - an alternation: a match is one alternative's match, so a set holds when it includes one set of every
+ *   alternative (unions of one candidate per alternative); one alternative with none leaves the alternation with none;
+ * - a repeat: its body's sets when it must run at least once (min ≥ 1), none when it may run zero times;
+ * - lookarounds, ^, $, \b (zero-width) and back-references (any text, also empty): none.
+ */
+function charCandidates(n: Node): string[] {
+  switch (n.type) {
+    case 'char': {
+      const c = n.ch.charCodeAt(0);
+      return n.ch.length === 1 && plainChar(c) ? [n.ch] : [];
+    }
+    case 'set': {
+      if (n.set.nonAscii) return [];
+      let s = '';
+      for (let c = 0; c < 128; c++) {
+        if (!n.set.ascii[c]) continue;
+        if (!plainChar(c) || s.length === MAX_CHARS) return [];
+        s += String.fromCharCode(c);
+      }
+      return s === '' ? [] : [s]; // an empty class matches nothing: left alone rather than made a set no value passes
+    }
+    case 'assert':
+    case 'backref':
+      return [];
+    case 'group':
+      return n.look ? [] : charCandidates(n.body);
+    case 'repeat':
+      return n.min === 0 ? [] : charCandidates(n.body);
+    case 'seq': {
+      const all: string[] = [];
+      for (const it of n.items) all.push(...charCandidates(it));
+      return rarest(all);
+    }
+    case 'alt': {
+      let acc: string[] | null = null;
+      for (const a of n.alts) {
+        const mine = charCandidates(a);
+        if (mine.length === 0) return [];
+        if (acc === null) {
+          acc = mine;
+          continue;
+        }
+        const next: string[] = [];
+        for (const u of acc) for (const x of mine) {
+          const both = charsUnion(u, x);
+          if (both !== null) next.push(both);
+        }
+        if (next.length === 0) return [];
+        acc = rarest(next);
+      }
+      return acc ?? [];
+    }
+  }
+}
+
+/**
+ * Characters (ASCII, no letters) of which at least one occurs in every string the regex matches, with any flags
+ * but u and v (whose syntax the parser does not read): a check that costs a few native scans of the value before
+ * the regex runs. Null when no such set is known, when the rarest one is not selective (CHARS_SELECTIVE), or when
+ * `literals` (the automaton's condition: one of them occurs) already implies it, every literal holding one of its
+ * characters. The characters are ordered most frequent first (a value that holds one is found out soonest).
+ */
+export function requiredChars(source: string, flags = '', literals: readonly string[] | null = null): string[] | null {
+  if (/[uv]/.test(flags)) return null;
+  let root: Node;
+  try {
+    root = parseRegex(source);
+  } catch {
+    return null;
+  }
+  for (const set of charCandidates(root)) {
+    if (charsWeight(set) > CHARS_SELECTIVE) break; // candidates come rarest first
+    const chars = [...set];
+    if (literals !== null && literals.length > 0 && literals.every((lit) => chars.some((c) => lit.includes(c)))) continue;
+    return chars.sort((a, b) => CHAR_FREQ[b.charCodeAt(0)] - CHAR_FREQ[a.charCodeAt(0)] || a.charCodeAt(0) - b.charCodeAt(0));
+  }
+  return null;
+}

@@ -1,0 +1,109 @@
+// The second prefilter of a regex: characters of which every match holds one (requiredChars). It must never reject a
+// value the regex matches: traps in a table and a brute-force check against V8 itself.
+import t from 'tap';
+import { requiredChars, requiredLiterals } from '../../src/inspect/prefilter.ts';
+
+/** [source, flags, the expected characters (most frequent in benign text first) or null]. */
+const table: Array<[string, string, string[] | null]> = [
+  // A call's parenthesis, required after any name.
+  ['(?:base64_decode|\\bexec)\\s*\\(', 'i', ['(']],
+  ['foo\\(', '', ['(']],
+  ['\\x28', 'i', ['(']],
+  ['\\u0028', 'i', ['(']],
+  ['\\050', 'i', ['(']], // legacy octal escape
+  ['[\\050]', 'i', ['(']],
+  ['\\cJ', '', ['\n']],
+  // Classes: all members, most frequent first.
+  ['[;|&]', 'i', ['&', ';', '|']],
+  ['x[<>]y', 'i', ['<', '>']],
+  // Alternations: the union of one set per alternative.
+  ['(?:\\(|;)x', 'i', ['(', ';']],
+  ['(?:;|\\|)\\s*(?:cat|ls)', 'i', [';', '|']],
+  ['(?:a\\(|b\\)|c\\()', 'i', ['(', ')']],
+  // A sequence: the rarest of its items' sets.
+  ['\\.\\w+\\(', 'i', ['(']],
+  ['=\\s*`', 'i', ['`']],
+  // Repeats: required only when they must run.
+  [';{1,3}', 'i', [';']],
+  [';+', 'i', [';']],
+  ['(?:;|&)+x', 'i', ['&', ';']],
+  ['^;$', 'i', [';']],
+  ['(;)\\1', 'i', [';']],
+  // Traps: each of these regexes matches a string holding none of the characters it mentions.
+  ['foo\\(?', 'i', null], // optional
+  [';*x', 'i', null], // zero or more
+  [';{0,3}x', 'i', null],
+  [';{0}x', 'i', null],
+  ['(?:;?)+x', 'i', null],
+  ['(?:\\(|bar)', 'i', null], // an alternative without it
+  ['(?:;|)x', 'i', null], // an empty alternative
+  ['(?:(?:;|a)|&)', 'i', null],
+  ['x(?=\\()', 'i', null], // lookahead: zero-width
+  ['x(?!\\()', 'i', null],
+  ['(?<=;)x', 'i', null], // lookbehind
+  ['(?<!;)x', 'i', null],
+  ['(?:(;)|a)\\1', 'i', null], // back-reference: any text, also empty
+  ['^$', 'i', null],
+  ['\\bx\\b', 'i', null],
+  ['[;a]', 'i', null], // a letter: under i also its other case (and we keep to non-letters under any flags)
+  ['[;a]', '', null],
+  ['[;z]', 'i', null], // a rare letter: Z matches it too
+  ['(?:;|z)', 'i', null],
+  ['(?:;|Z)x', '', null],
+  ['[^a]', 'i', null], // negated: non-ASCII members
+  ['\\W', 'i', null],
+  ['\\S', 'i', null],
+  ['\\s', 'i', null],
+  ['.', 'i', null],
+  ['é\\(?', 'i', null], // non-ASCII
+  ['[é;]', 'i', null],
+  ['[]', 'i', null], // matches nothing: left alone
+  // Not selective: characters frequent in benign text, or too many of them.
+  [' ', 'i', null],
+  ['\\d', 'i', null],
+  ['[;|&<>(){}]', 'i', null], // nine characters (one scan each): over the cap
+  ['(?:;|\\||&|<|>|\\(|\\)|\\{|\\})', 'i', null],
+  // Flags whose syntax the parser does not read.
+  ['\\u{28}', 'u', null],
+  ['\\(', 'v', null],
+  // Unreadable source.
+  ['(?i)x', 'i', null],
+];
+
+t.test('required characters: regex source → characters every match holds, or null', async (t) => {
+  for (const [src, flags, want] of table) t.same(requiredChars(src, flags), want, `/${src}/${flags}`);
+});
+
+t.test('a set the automaton already implies is not checked again; another required set is taken instead', async (t) => {
+  t.same(requiredChars(';', 'i', [';']), null, 'the literal is the character');
+  t.same(requiredChars('(?:;|\\|)\\s*id\\b', 'i', [';', '|']), null, 'the literals are the separators');
+  t.same(requiredChars('(?:;|\\|)\\s*id\\b', 'i', ['id']), [';', '|'], 'the literal is the command');
+  t.same(requiredChars('(?:;|&)\\s*rm\\s+-', 'i', [';', '&']), ['-'], 'separators implied: the option dash');
+  t.same(requiredChars('sleep\\(', 'i', ['sleep(']), null, 'every literal holds (');
+  const src = '(?:base64_decode|\\bexec)\\s*\\(';
+  t.same(requiredChars(src, 'i', requiredLiterals(src)), ['('], 'names for the automaton, ( for the check');
+});
+
+t.test('brute force: on every short string over the regex\'s own alphabet, a V8 match holds a required character', async (t) => {
+  let checked = 0;
+  // Every entry, traps included, with what requiredChars returns (not what the table expects).
+  for (const [src, flags] of table) {
+    const want = requiredChars(src, flags);
+    if (want === null) continue;
+    const re = new RegExp(src, flags);
+    // The characters the source mentions, their other case, and a few others.
+    const alphabet = [...new Set([...src.replace(/\\[sdwbxuc]/g, ''), 'a', 'A', 'x', ' ', '(', ';', '\n', 'é'])].flatMap((c) => [c, c.toUpperCase()]);
+    const letters = [...new Set(alphabet)];
+    const strings: string[] = [''];
+    for (let len = 1; len <= 4; len++) {
+      const from = strings.length;
+      for (let s = strings.length - letters.length ** (len - 1); s < from; s++) for (const c of letters) strings.push(strings[s] + c);
+    }
+    for (const s of strings) {
+      if (!re.test(s)) continue;
+      checked++;
+      if (!want.some((c) => s.includes(c))) t.fail(`/${src}/${flags} matches ${JSON.stringify(s)}, which holds none of ${JSON.stringify(want)}`);
+    }
+  }
+  t.ok(checked > 10000, `${checked} matching strings checked`);
+});

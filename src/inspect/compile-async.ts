@@ -96,7 +96,8 @@ export async function compileRulesetAsync(specs: SignatureSpec[], opts: AsyncCom
     if (op !== null && !warmed.has(op)) {
       warmed.add(op);
       for (let run = 0; run < 2; run++) {
-        op.test(WARM_PROBE);
+        if (op.warm !== undefined) op.warm(WARM_PROBE);
+        else op.test(WARM_PROBE);
         await slicer.step();
       }
     }

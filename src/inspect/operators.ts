@@ -4,7 +4,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { SignatureSpec } from '../types.ts';
 import { detectSqli } from './detectors/sqli.ts';
 import { detectXss } from './detectors/xss.ts';
-import { asciiLiterals, requiredLiterals } from './prefilter.ts';
+import { asciiLiterals, requiredChars, requiredLiterals } from './prefilter.ts';
 import { redosProblems } from './redos.ts';
 
 /** What fired: the matched part and where it starts in the value. */
@@ -23,6 +23,34 @@ export interface CompiledOperator {
    * match): the engine then skips a `lowercase` step on ASCII values for signatures that all have it.
    */
   foldsCase?: boolean;
+  /**
+   * A second necessary condition, checked inside `test` before the regex runs: the value must hold one of these
+   * characters (ASCII, no letters, so case does not matter). Undefined or null: no such check.
+   */
+  chars?: string[] | null;
+  /** Run the matcher itself, skipping `test`'s quick checks (the warm-up: V8 compiles a regex on its first runs). */
+  warm?(value: string): void;
+}
+
+/**
+ * A check that the value holds one of the characters. On a long value, one native scan per character (memchr-like:
+ * ~0.1 µs for six characters over 2 KB, where a regex class takes ~1 µs); on a short one, where each scan's call costs
+ * more than the characters, one regex class (~25 ns for six characters against ~55 ns; measured over sliced, concatenated
+ * and two-byte strings as the engine meets them).
+ */
+function holdsAnyOf(chars: readonly string[]): (value: string) => boolean {
+  const k = chars.length;
+  if (k === 1) {
+    const c = chars[0];
+    return (value) => value.includes(c);
+  }
+  const cls = new RegExp(`[${chars.map((c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')}]`);
+  const short = 8 * k;
+  return (value) => {
+    if (value.length < short) return cls.test(value);
+    for (let i = 0; i < k; i++) if (value.includes(chars[i])) return true;
+    return false;
+  };
 }
 
 /** An operator: validates its pattern (throws an Error whose message says what is wrong) and compiles it. */
@@ -59,13 +87,25 @@ function regex(flags: string): Operator['compile'] {
     }
     const problems = redosProblems(source, flags);
     if (problems.length > 0) throw new Error(`regex refused (ReDoS-prone): ${problems.map((p) => p.detail).join('; ')}`);
+    const literals = requiredLiterals(source);
+    // Of the conditions the regex implies, the automaton checks one literal set; this one is another, often the
+    // punctuation the regex cannot match without (a call's `(`, a shell separator) that benign prose lacks.
+    const chars = requiredChars(source, flags, literals);
+    const exec = (value: string): OperatorMatch | null => {
+      const m = re.exec(value);
+      return m === null ? null : { matched: m[0], index: m.index };
+    };
+    let test = exec;
+    if (chars !== null) {
+      const holds = holdsAnyOf(chars);
+      test = (value) => (holds(value) ? exec(value) : null);
+    }
     return {
-      literals: requiredLiterals(source),
+      literals,
       foldsCase: flags.includes('i'),
-      test(value) {
-        const m = re.exec(value);
-        return m === null ? null : { matched: m[0], index: m.index };
-      },
+      chars,
+      test,
+      warm: (value) => void re.exec(value),
     };
   };
 }

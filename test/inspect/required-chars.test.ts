@@ -1,7 +1,13 @@
-// The second prefilter of a regex: characters of which every match holds one (requiredChars). It must never reject a
-// value the regex matches: traps in a table and a brute-force check against V8 itself.
+// The second prefilter of a regex: characters of which every match holds one (requiredChars), checked in the
+// operator's test() before the regex runs. It must never reject a value the regex matches: traps in a table, a
+// brute-force check against V8 itself, and the library's own match examples (after their transforms).
 import t from 'tap';
+import { fileURLToPath } from 'node:url';
+import { compileOperator } from '../../src/inspect/operators.ts';
 import { requiredChars, requiredLiterals } from '../../src/inspect/prefilter.ts';
+import { compileRuleset, compileSignature, type CompiledSignature } from '../../src/inspect/engine.ts';
+import { readSignatureFiles } from '../../src/signatures/loader.ts';
+import { exampleToInput } from '../../src/signatures/examples.ts';
 
 /** [source, flags, the expected characters (most frequent in benign text first) or null]. */
 const table: Array<[string, string, string[] | null]> = [
@@ -106,4 +112,72 @@ t.test('brute force: on every short string over the regex\'s own alphabet, a V8 
     }
   }
   t.ok(checked > 10000, `${checked} matching strings checked`);
+});
+
+t.test('the operator: test() checks the characters before the regex; warm() runs the regex regardless', async (t) => {
+  const op = compileOperator('rx', '(?:base64_decode|\\bexec)\\s*\\(');
+  t.same(op.chars, ['(']);
+  t.equal(op.test('exec summary for 2024'), null, 'no ( : the regex does not run');
+  t.same(op.test('x=EXEC ($a)'), { matched: 'EXEC (', index: 2 });
+  const long = 'exec '.repeat(100) + 'exec(';
+  t.same(op.test(long), { matched: 'exec(', index: 500 }, 'a long value (native scans)');
+  const multi = compileOperator('rx', '(?:;|\\||&)\\s*rm\\b');
+  t.same(multi.chars, ['&', ';', '|']);
+  t.equal(multi.test('rm'), null, 'short value (one regex class): none of them');
+  t.ok(multi.test('a|rm'), 'short value: one of them');
+  t.equal(multi.test('rm '.repeat(40)), null, 'long value (native scans): none of them');
+  t.ok(multi.test('rm '.repeat(40) + '& rm'), 'long value: one of them, last');
+  t.equal(compileOperator('rx', 'union\\s+select').chars, null, 'no such characters');
+  const runs: string[] = [];
+  const exec = RegExp.prototype.exec;
+  RegExp.prototype.exec = function (this: RegExp, s: string) {
+    runs.push(this.source);
+    return exec.call(this, s);
+  };
+  try {
+    op.warm?.('no parenthesis here');
+  } finally {
+    RegExp.prototype.exec = exec;
+  }
+  t.ok(runs.some((s) => s.includes('base64_decode')), 'warm() ran the regex on a value the check rejects');
+});
+
+t.test('library: on every value a match example gives a regex signature, a regex match passes the check', async (t) => {
+  const dir = fileURLToPath(new URL('../../signatures', import.meta.url));
+  const specs = readSignatureFiles(dir).signatures.filter((s) => s.operator === 'rx' || s.operator === 'rx_cs');
+  t.ok(specs.length > 150, `${specs.length} regex signatures`);
+  let withChars = 0;
+  let matched = 0;
+  for (const spec of specs) {
+    const raw = new RegExp(String(spec.pattern), spec.operator === 'rx' ? 'i' : '');
+    let chars: string[] | null = null;
+    const seen: string[] = [];
+    // Every value the engine hands the operator, after the signature's transforms.
+    const spy = (s: typeof spec, index: number): CompiledSignature => {
+      const c = compileSignature(s, index);
+      chars = c.op.chars ?? null;
+      const test = c.op.test;
+      c.op = { ...c.op, test: (v: string) => (seen.push(v), test(v)) };
+      return c;
+    };
+    const rs = compileRuleset([{ ...spec, paranoia: 1 }], { version: 0, memo: 0, compileSignature: spy });
+    if (chars !== null) withChars++;
+    for (const ex of spec.examples.match) {
+      seen.length = 0;
+      const v = rs.inspect(exampleToInput(ex), { paranoia: 1, threshold: Number.MAX_SAFE_INTEGER, mode: 'detect' });
+      t.ok(v.matches.some((m) => m.id === spec.id), `${spec.id} fires on its match example`);
+      const hits = seen.filter((s) => raw.test(s));
+      t.ok(hits.length > 0, `${spec.id}: the regex matches a value of its example`);
+      for (const s of hits) {
+        matched++;
+        const holds = chars === null || (chars as string[]).some((c) => s.includes(c));
+        if (!holds) t.fail(`${spec.id}: the regex matches ${JSON.stringify(s)}, which holds none of ${JSON.stringify(chars)}`);
+      }
+    }
+  }
+  t.ok(withChars > specs.length / 3, `${withChars} of ${specs.length} regex signatures have a character check`);
+  t.ok(matched > 300, `${matched} matching values checked`);
+  const byId = (id: number) => compileSignature(specs.find((s) => s.id === id) as (typeof specs)[number]).op;
+  t.same(byId(933150).chars, ['('], '933150 (PHP function names) needs the call\'s (');
+  t.not(byId(932105).chars, null, '932105 (command after a separator) needs an option or path character');
 });

@@ -128,6 +128,15 @@ t.test('the operator: test() checks the characters before the regex; warm() runs
   t.equal(multi.test('rm '.repeat(40)), null, 'long value (native scans): none of them');
   t.ok(multi.test('rm '.repeat(40) + '& rm'), 'long value: one of them, last');
   t.equal(compileOperator('rx', 'union\\s+select').chars, null, 'no such characters');
+  // Characters that are special inside a regex class, on short values (the class) and long ones (includes).
+  const special = compileOperator('rx', '(?:\\]|\\\\|\\^|-)\\s*evil');
+  t.same([...(special.chars ?? [])].sort(), ['-', '\\', ']', '^']);
+  for (const c of [']', '\\', '^', '-']) {
+    t.ok(special.test(`${c}evil`), `short: ${c}evil`);
+    t.ok(special.test(`${'a'.repeat(80)}${c} evil`), `long: ...${c} evil`);
+  }
+  t.equal(special.test('a evil'), null);
+  t.equal(special.test(`${'a'.repeat(80)} evil`), null);
   const runs: string[] = [];
   const exec = RegExp.prototype.exec;
   RegExp.prototype.exec = function (this: RegExp, s: string) {

@@ -158,6 +158,12 @@ interface CollectionPlan {
    * that fall back to `whole`, so the same value under another name (JSON paths, repeated fields) is a hit.
    */
   keyed: boolean;
+  /**
+   * Earlier collections (by index) whose evaluation of a value covers this one's: every signature here runs there
+   * on the same value, the same way (no keys, no removed targets on either side). A value already evaluated there is
+   * not evaluated again here (`json` after `args`, which hold the same JSON leaves).
+   */
+  coveredBy: number[];
 }
 
 interface Plan {
@@ -282,6 +288,16 @@ function evaluatedBefore(seen: Seen, c: number, key: string | null): boolean {
   }
   if (seen.doneMore.has(where)) return true;
   seen.doneMore.add(where);
+  return false;
+}
+
+/** Whether a value was evaluated as a keyless target of one of these collections in this request. */
+function evaluatedIn(seen: Seen, collections: number[]): boolean {
+  if (seen.doneC < 0) return false;
+  for (const q of collections) {
+    if (seen.doneC === q && seen.doneKey === null) return true;
+    if (seen.doneMore !== null && seen.doneMore.has(q)) return true;
+  }
   return false;
 }
 
@@ -422,7 +438,17 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
       collection, caseless, byKey, regexKeyed, isCount: collection.startsWith('count:'),
       whole: entryList(wholeList, regexKeyed, sigs.length),
       keyed: regexKeyed.length > 0 || list.some((x) => x.ps.removed.length > 0),
+      coveredBy: [],
     });
+  }
+  const plain = (cp: CollectionPlan) => !cp.keyed && !cp.isCount && cp.byKey.size === 0 && cp.regexKeyed.length === 0;
+  for (let c = 0; c < collections.length; c++) {
+    const cp = collections[c];
+    if (!plain(cp)) continue;
+    for (let q = 0; q < c; q++) {
+      const other = collections[q].whole.members;
+      if (plain(collections[q]) && cp.whole.members.every((m, i) => m === 0 || other[i] === 1)) cp.coveredBy.push(q);
+    }
   }
   // One automaton over the literals of every signature up to the paranoia level (the same for every plan at that
   // level, shared through the matcher cache): each distinct string a request holds, raw or transformed, is scanned once, whatever selects it.
@@ -694,6 +720,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           const seen = seenOf(cache, t.value);
           // The same value evaluated on an earlier target of this collection (with the same key, when keys count):
           // its results are already in (a signature that matched there is skipped here; the others tested it clean).
+          if (cp.coveredBy.length > 0 && evaluatedIn(seen, cp.coveredBy)) continue;
           if (evaluatedBefore(seen, c, keyed ? t.key : null)) continue;
           let where: number | string | null = null;
           if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS) {

@@ -1,6 +1,6 @@
 // Engine with small inline rule sets: selection, transforms, scoring once per signature, paranoia, modes, overrides.
 import t from 'tap';
-import { compileRuleset } from '../../src/inspect/engine.ts';
+import { compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
 import type { ExampleRequest, SignatureSpec } from '../../src/types.ts';
 
@@ -150,4 +150,26 @@ t.test('long values of one length: each is evaluated on its own content, however
   t.same([...new Set(v.matches.map((m) => m.target))], ['args:f19']);
   const clean = rules.inspect(req({ method: 'POST', uri: '/f', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.replace('union%20select', 'union%20selekt') }), PL1);
   t.equal(clean.action, 'allow');
+});
+
+t.test('json targets covered by args (same signatures) decide as before; a json-only signature still runs on json', async (t) => {
+  const body = JSON.stringify({ a: 'union select 1', b: '<!-- j -->' });
+  const input = req({ method: 'POST', uri: '/api', headers: { 'content-type': 'application/json' }, body });
+  const runs = { n: 0 };
+  const counting = (specs: SignatureSpec[]) => compileRuleset(specs, {
+    version: 1, memo: 0,
+    compileSignature: (spec, i) => {
+      const c = compileSignature(spec, i);
+      const test = c.op.test;
+      return { ...c, op: { ...c.op, test: (v: string) => { runs.n++; return test(v); } } };
+    },
+  });
+  const both = counting([sig(41, { targets: ['args', 'json'], pattern: 'union\\s+select', severity: 'warning' })]);
+  const v = both.inspect(input, PL1);
+  t.same(v.matches.map((m) => m.target), ['args:a'], 'one match, on the args target');
+  t.equal(runs.n, 1, 'the regex ran once (its literal is only in a)');
+  runs.n = 0;
+  const own = counting([sig(41, { targets: ['args', 'json'], pattern: 'union\\s+select', severity: 'warning' }), sig(42, { targets: ['json'], pattern: '<!--', severity: 'warning' })]);
+  const w = own.inspect(input, PL1);
+  t.same(w.matches.map((m) => `${m.id}@${m.target}`).sort(), ['41@args:a', '42@json:b'], 'a json-only signature still runs on json');
 });

@@ -493,9 +493,9 @@ interface Seen {
 const SHARED_MAX = 16 * 1024;
 /**
  * Strings up to this length are found by hash (a Map keyed by the string; V8 hashes every character of a new
- * string once). Longer ones are found by length, then compared (which stops at the first difference), at most
- * SAME_LENGTH_MAX per length: hashing a 2 KB comment costs more than comparing it, and the bound keeps a request
- * full of long values of one length linear.
+ * string once). Longer ones are found by length, then compared (which stops at the first difference): hashing a
+ * 2 KB comment costs more than comparing it. Past SAME_LENGTH_MAX distinct values of one length, the others are
+ * found by hash, so a request full of long values of one length stays linear.
  */
 const HASHED_MAX = 256;
 const SAME_LENGTH_MAX = 8;
@@ -524,8 +524,14 @@ function seenOf(cache: SeenCache, v: string): Seen {
     return s;
   }
   for (let i = 0; i < list.length; i++) if (list[i].value === v) return list[i];
-  const s = newSeen(v);
-  if (list.length < SAME_LENGTH_MAX) list.push(s);
+  if (list.length < SAME_LENGTH_MAX) {
+    const s = newSeen(v);
+    list.push(s);
+    return s;
+  }
+  // Many distinct values of one length: by hash, as the short ones.
+  let s = cache.byValue.get(v);
+  if (s === undefined) cache.byValue.set(v, (s = newSeen(v)));
   return s;
 }
 

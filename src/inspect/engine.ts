@@ -174,6 +174,8 @@ interface Plan {
   literals: LiteralMatcher | null;
   /** See `memoWhere` (by collection index). */
   memoWheres: Array<Map<string, string> | undefined>;
+  /** Per collection: memo lookups and hits in the current window, and targets left to skip the memo for (see memoPays). */
+  memoStats: Int32Array;
 }
 
 /**
@@ -189,6 +191,34 @@ function memoWhere(plan: Plan, c: number, key: string): string {
   }
   return w;
 }
+
+/**
+ * Whether the memo is worth asking for a target of collection `c`: values that never come back (the leaves of JSON
+ * documents, which differ from one request to the next) make every lookup a miss and every target an entry, which
+ * costs more than it saves (a miss, a lookup and an entry, costs about as much as a hit saves on a short value). Each
+ * collection's hit rate is counted over windows of MEMO_WINDOW lookups; below 1 in 4 the memo is left out for that
+ * collection for the next MEMO_PAUSE targets, then tried again.
+ */
+function memoPays(plan: Plan, c: number): boolean {
+  const st = plan.memoStats;
+  if (st[c * 3 + 2] === 0) return true;
+  st[c * 3 + 2]--;
+  return false;
+}
+
+function memoCounted(plan: Plan, c: number, hit: boolean): void {
+  const st = plan.memoStats;
+  const k = c * 3;
+  st[k]++;
+  if (hit) st[k + 1]++;
+  if (st[k] < MEMO_WINDOW) return;
+  if (st[k + 1] * 4 < st[k]) st[k + 2] = MEMO_PAUSE;
+  st[k] = 0;
+  st[k + 1] = 0;
+}
+
+const MEMO_WINDOW = 1024;
+const MEMO_PAUSE = 16 * 1024;
 
 /** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
 const MEMO_MAX_CHARS = 256;
@@ -453,7 +483,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   // One automaton over the literals of every signature up to the paranoia level (the same for every plan at that
   // level, shared through the matcher cache): each distinct string a request holds, raw or transformed, is scanned once, whatever selects it.
   const entries = sigs.filter((sig) => sig.op.literals !== null && sig.spec.paranoia <= paranoia).map((sig) => ({ owner: sig.index, literals: sig.op.literals as string[] }));
-  return { id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [] };
+  return { id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [], memoStats: new Int32Array(collections.length * 3) };
 }
 
 /**
@@ -729,9 +759,11 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           if (cp.coveredBy.length > 0 && evaluatedIn(seen, cp.coveredBy)) continue;
           if (evaluatedBefore(seen, c, keyed ? t.key : null)) continue;
           let where: number | string | null = null;
-          if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS) {
+          if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS && memoPays(plan, c)) {
             where = keyed ? memoWhere(plan, c, t.key) : plan.id * MAX_COLLECTIONS + c;
-            if (memo.has(t.value, where)) continue;
+            const hit = memo.has(t.value, where);
+            memoCounted(plan, c, hit);
+            if (hit) continue;
           }
           // Clean so far: no signature that matched earlier (and is therefore skipped here) could run on this target.
           let clean = true;

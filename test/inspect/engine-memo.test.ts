@@ -142,3 +142,20 @@ t.test('a match elsewhere in the request does not stop the memo for targets that
   t.equal(runs.n - n, 1, 'the second request ran only signature 1 on Host: the args and User-Agent were remembered clean');
   t.equal(rs.inspect(exampleToInput({ ...url, uri: '/s?q=1+union+select+2' } as ExampleRequest), ctx).action, 'block');
 });
+
+t.test('the memo steps aside for a collection whose values do not come back, and tries again later', async (t) => {
+  // A signature without literals runs on every value it is not told is clean.
+  const { rs, runs } = counted([sig(1, 'x', { operator: 'detect_sqli', pattern: undefined, targets: ['args', 'headers:user-agent'] })]);
+  const ua = { 'User-Agent': 'Mozilla/5.0 (X11) Firefox/128.0' };
+  const twice = (uri: string) => {
+    rs.inspect(exampleToInput({ uri, headers: ua }), ctx);
+    const n = runs.n;
+    rs.inspect(exampleToInput({ uri, headers: ua }), ctx);
+    return runs.n - n;
+  };
+  t.equal(twice('/s?q=same'), 0, 'at first the memo skips a repeated argument');
+  for (let i = 0; i < 1100; i++) rs.inspect(exampleToInput({ uri: `/s?q=unique${i}`, headers: ua }), ctx);
+  t.equal(twice('/s?q=again'), 1, 'after 1,024 new arguments in a row, args are evaluated without the memo (User-Agent still remembered)');
+  for (let i = 0; i < 16 * 1024; i++) rs.inspect(exampleToInput({ uri: `/s?q=more${i}`, headers: ua }), ctx);
+  t.equal(twice('/s?q=later'), 0, 'after the pause the memo is asked again');
+});

@@ -461,60 +461,96 @@ export class LiteralMatcher {
     const out = this.out;
     const reported = this.reported;
     const reportedList = this.reportedList;
-    const reported2 = this.reported2;
-    const reportedList2 = this.reportedList2;
     let nReported = 0;
-    let nReported2 = 0;
     let state = 0;
-    let state2 = 0;
     let bits = 0;
     const units = codeUnits(value);
     const n = value.length;
-    for (let i = 0; i < n; i++) {
+    // Up to the first skipped character both walks are one: a single walk, whose marks then count for both.
+    let i = 0;
+    for (; i < n; i++) {
       const c = units[i];
       if (c >= 128) {
         bits |= nonAscii;
         state = 0;
-        state2 = 0;
         continue;
       }
+      if (skip[c] !== 0) break;
       bits |= table[c];
-      const k = cls[c];
-      state = delta[state * width + k];
-      if (skip[c] === 0) state2 = delta[state2 * width + k];
-      if (state >= outStart) {
-        const x = state - outStart;
-        if (reported[x] === 0) {
-          reported[x] = 1;
-          reportedList[nReported++] = x;
-          const o = out[x];
-          for (let q = 0; q < o.length; q++) {
-            if (hit[o[q]] === 0) {
-              hit[o[q]] = 1;
-              marked.push(o[q]);
-            }
-          }
-        }
-      }
-      if (state2 >= outStart) {
-        const x = state2 - outStart;
-        if (reported2[x] === 0) {
-          reported2[x] = 1;
-          reportedList2[nReported2++] = x;
-          const o = out[x];
-          for (let q = 0; q < o.length; q++) {
-            if (hit2[o[q]] === 0) {
-              hit2[o[q]] = 1;
-              marked2.push(o[q]);
-            }
-          }
+      state = delta[state * width + cls[c]];
+      if (state < outStart) continue;
+      const x = state - outStart;
+      if (reported[x] !== 0) continue;
+      reported[x] = 1;
+      reportedList[nReported++] = x;
+      const o = out[x];
+      for (let q = 0; q < o.length; q++) {
+        if (hit[o[q]] === 0) {
+          hit[o[q]] = 1;
+          marked.push(o[q]);
         }
       }
     }
+    if (i < n) {
+      for (let q = 0; q < marked.length; q++) {
+        hit2[marked[q]] = 1;
+        marked2.push(marked[q]);
+      }
+      const reported2 = this.reported2;
+      const reportedList2 = this.reportedList2;
+      let nReported2 = 0;
+      for (let q = 0; q < nReported; q++) {
+        reported2[reportedList[q]] = 1;
+        reportedList2[nReported2++] = reportedList[q];
+      }
+      let state2 = state;
+      for (; i < n; i++) {
+        const c = units[i];
+        if (c >= 128) {
+          bits |= nonAscii;
+          state = 0;
+          state2 = 0;
+          continue;
+        }
+        bits |= table[c];
+        const k = cls[c];
+        state = delta[state * width + k];
+        if (skip[c] === 0) state2 = delta[state2 * width + k];
+        if (state >= outStart) {
+          const x = state - outStart;
+          if (reported[x] === 0) {
+            reported[x] = 1;
+            reportedList[nReported++] = x;
+            const o = out[x];
+            for (let q = 0; q < o.length; q++) {
+              if (hit[o[q]] === 0) {
+                hit[o[q]] = 1;
+                marked.push(o[q]);
+              }
+            }
+          }
+        }
+        if (state2 >= outStart) {
+          const x = state2 - outStart;
+          if (reported2[x] === 0) {
+            reported2[x] = 1;
+            reportedList2[nReported2++] = x;
+            const o = out[x];
+            for (let q = 0; q < o.length; q++) {
+              if (hit2[o[q]] === 0) {
+                hit2[o[q]] = 1;
+                marked2.push(o[q]);
+              }
+            }
+          }
+        }
+      }
+      for (let q = 0; q < nReported2; q++) reported2[reportedList2[q]] = 0;
+    }
     for (let q = 0; q < nReported; q++) reported[reportedList[q]] = 0;
-    for (let q = 0; q < nReported2; q++) reported2[reportedList2[q]] = 0;
     this.charBits = bits;
   }
+
 
 
 

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { compileSignature } from '../../src/inspect/engine.ts';
 import { LiteralMatcher } from '../../src/inspect/prefilter.ts';
 import { applyTransforms } from '../../src/inspect/transforms.ts';
-import { ASCII_BITS, ASCII_WS, chainTriggers, T_ALL, T_NONASCII, T_WS, valueTriggers, whitespaceLens } from '../../src/inspect/triggers.ts';
+import { ASCII_BITS, ASCII_WS, chainTriggers, finishTriggers, T_ALL, T_NONASCII, T_WS, valueTriggers, whitespaceLens } from '../../src/inspect/triggers.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
 import { buildRequestView } from '../../src/inspect/request-view.ts';
@@ -30,7 +30,7 @@ for (const f of readdirSync(benignDir).filter((f) => f.endsWith('.jsonl'))) {
   }
 }
 
-t.test('lens marks equal the marks of the real result, for every lens chain of the library', async (t) => {
+t.test('lens marks equal the marks of the real result, for every lens chain of the library (and the first walk those of a plain scan)', async (t) => {
   const compiled = library.map((s, i) => compileSignature(s, i));
   const m = new LiteralMatcher(compiled.filter((c) => c.op.literals !== null).map((c) => ({ owner: c.index, literals: c.op.literals as string[] })));
   const chains = new Map<string, string[]>();
@@ -58,6 +58,13 @@ t.test('lens marks equal the marks of the real result, for every lens chain of t
         for (const i of raw) hit[i] = 0;
         for (const i of got) hit2[i] = 0;
         checked++;
+        const plain: number[] = [];
+        m.scan(v, hit, plain);
+        for (const i of plain) hit[i] = 0;
+        if (plain.sort((a, b) => a - b).join() !== raw.sort((a, b) => a - b).join() || finishTriggers(v, m.charBits) !== bits) {
+          wrong++;
+          if (wrong <= 3) t.fail(`first walk on ${JSON.stringify(v.slice(0, 80))}: marks ${raw} instead of ${plain}, bits ${finishTriggers(v, m.charBits)} / ${bits}`);
+        }
         if (want.sort((a, b) => a - b).join() !== got.sort((a, b) => a - b).join()) {
           wrong++;
           if (wrong <= 3) t.fail(`${names.join(',')} on ${JSON.stringify(v.slice(0, 80))}: marks ${got} instead of ${want}`);
@@ -79,4 +86,28 @@ t.test('chains the lens must not see through', async (t) => {
   t.ok(before.lens, 'a decode before it, on values it leaves alone');
   t.not(before.lensMask & chainTriggers(['url_decode_uni']), 0, 'its triggers must be absent');
   t.not(before.lensMask & T_NONASCII, 0, 'ASCII values only');
+});
+
+t.test('the first walk of scanTwoWays gives the marks of scan and the trigger bits of valueTriggers on every value', async (t) => {
+  const compiled = library.map((s, i) => compileSignature(s, i));
+  const m = new LiteralMatcher(compiled.filter((c) => c.op.literals !== null).map((c) => ({ owner: c.index, literals: c.op.literals as string[] })));
+  const hit = new Uint8Array(compiled.length);
+  const hit2 = new Uint8Array(compiled.length);
+  let wrong = 0;
+  for (const v of values) {
+    const plain: number[] = [];
+    m.scan(v, hit, plain);
+    for (const i of plain) hit[i] = 0;
+    const raw: number[] = [];
+    const second: number[] = [];
+    m.scanTwoWays(v, hit, raw, ASCII_BITS, T_NONASCII, ASCII_WS, hit2, second);
+    for (const i of raw) hit[i] = 0;
+    for (const i of second) hit2[i] = 0;
+    if (plain.sort((a, b) => a - b).join() !== raw.sort((a, b) => a - b).join() || finishTriggers(v, m.charBits) !== valueTriggers(v)) {
+      wrong++;
+      if (wrong <= 3) t.fail(JSON.stringify(v.slice(0, 80)));
+    }
+  }
+  t.equal(wrong, 0, `${values.size} values`);
+  t.ok(hit.every((x) => x === 0) && hit2.every((x) => x === 0), 'the hit flags are left clear');
 });

@@ -1,7 +1,8 @@
 /**
  * The inspection engine: compiles signatures into per-(paranoia, exclusions) plans grouped by transform chain,
- * evaluates a request view against them (work done once per distinct string of the request: trigger bits, decode
- * steps, one literal scan; a signature's regex runs only when its literals occur) and decides.
+ * evaluates a request view against them (work done once per distinct string of the request: trigger bits and literal
+ * marks in one scan, decode steps only where the value has their trigger characters, chains that would only remove
+ * whitespace seen through the whitespace lens; a signature's regex runs only when its literals occur) and decides.
  */
 
 import { WafError } from '../errors.ts';

@@ -29,3 +29,9 @@ export function codeUnits(s: string): Uint16Array {
   else bytes.write(s, 0, 'utf16le');
   return units;
 }
+
+/** Whether every character of `s` is ASCII. */
+export function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}

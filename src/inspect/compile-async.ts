@@ -14,7 +14,7 @@ import type { ParanoiaLevel, RequestInput, SignatureSpec } from '../types.ts';
 import { compileRuleset, compileSignature, type CompiledRuleset, type CompiledSignature, type CompileOptions } from './engine.ts';
 import type { CompiledOperator } from './operators.ts';
 import { buildMatcher, collectMissing } from './matcher-cache.ts';
-import type { LiteralMatcher } from './prefilter.ts';
+import type { LiteralMatcher } from './literal-matcher.ts';
 
 /** A request context whose plan should be ready before the swap (paranoia, site and path pick a plan). */
 export interface WarmContext {

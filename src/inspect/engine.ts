@@ -11,7 +11,7 @@ import { SEVERITY_SCORE } from '../types.ts';
 import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { compileOperator, type CompiledOperator } from './operators.ts';
 import { literalMatcher } from './matcher-cache.ts';
-import type { LiteralMatcher } from './prefilter.ts';
+import type { LiteralMatcher } from './literal-matcher.ts';
 import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { lowercase, transforms, type Transform } from './transforms.ts';

@@ -5,7 +5,7 @@
  * The async compile (compile-async.ts) also uses `collecting` to learn which automata a plan will need, and builds
  * them one per event-loop turn before the plan is built for real.
  */
-import { LiteralMatcher, matcherSteps } from './prefilter.ts';
+import { LiteralMatcher, matcherSteps } from './literal-matcher.ts';
 
 export type MatcherEntries = Array<{ owner: number; literals: readonly string[] }>;
 

@@ -2,7 +2,7 @@
 // blocks the event loop. Check that a large automaton really yields many times, that the async build gives the same
 // automaton as the one-shot constructor, and that it ends up shared through the matcher cache.
 import t from 'tap';
-import { LiteralMatcher, matcherSteps } from '../../src/inspect/prefilter.ts';
+import { LiteralMatcher, matcherSteps } from '../../src/inspect/literal-matcher.ts';
 import { buildMatcher, literalMatcher } from '../../src/inspect/matcher-cache.ts';
 
 // 400 owners × 20 literals of 12 chars: tens of thousands of states, like the library's largest automata.

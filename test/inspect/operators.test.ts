@@ -2,7 +2,8 @@
 // Aho-Corasick prefilter (a prefilter must never hide a match the regex would make).
 import t from 'tap';
 import { compileOperator, operators } from '../../src/inspect/operators.ts';
-import { LiteralMatcher, requiredLiterals } from '../../src/inspect/prefilter.ts';
+import { LiteralMatcher } from '../../src/inspect/literal-matcher.ts';
+import { requiredLiterals } from '../../src/inspect/prefilter.ts';
 import { redosProblems } from '../../src/inspect/redos.ts';
 
 type Case = [operator: string, pattern: string | string[] | number | undefined, value: string, matched: string | null];

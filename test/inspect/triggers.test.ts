@@ -3,7 +3,8 @@
 // ASCII case): check it over every fixture we have (transform tables, benign traffic, the library's own examples),
 // plus the bits themselves on a small table.
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { benignValues } from '../helpers/benign-values.ts';
 import { transforms } from '../../src/inspect/transforms.ts';
 import { chainTriggers, T_B64, T_CMD, T_HEX, T_NONASCII, T_PCT, T_WS, T_WSX, valueTriggers } from '../../src/inspect/triggers.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';
@@ -11,19 +12,7 @@ import { readSignatureFiles } from '../../src/signatures/loader.ts';
 const values = new Set<string>();
 const cases = JSON.parse(readFileSync(new URL('../fixtures/transforms/cases.json', import.meta.url), 'utf8')) as Record<string, Array<[string, string]>>;
 for (const table of Object.values(cases)) for (const [a, b] of table) values.add(a).add(b);
-const benignDir = new URL('../fixtures/benign/', import.meta.url);
-for (const f of readdirSync(benignDir).filter((f) => f.endsWith('.jsonl'))) {
-  for (const line of readFileSync(new URL(f, benignDir), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as { uri: string; headers: Array<[string, string]>; body?: string };
-    values.add(r.uri);
-    for (const [, v] of r.headers) values.add(v);
-    if (typeof r.body === 'string') {
-      values.add(r.body);
-      for (const part of r.body.split(/[&=]/)) values.add(part);
-    }
-  }
-}
+for (const v of benignValues({ bodyParts: true })) values.add(v);
 for (const s of readSignatureFiles(new URL('../../signatures', import.meta.url).pathname).signatures) {
   for (const ex of [...s.examples.match, ...s.examples.pass]) {
     if (typeof ex === 'string') values.add(ex);
@@ -93,7 +82,7 @@ t.test('T_B64 equals the plain base64-looking regex on random and edge input', a
 });
 
 t.test('a literal scan with bits gives the marks of scan and the trigger bits of valueTriggers', async (t) => {
-  const { LiteralMatcher } = await import('../../src/inspect/prefilter.ts');
+  const { LiteralMatcher } = await import('../../src/inspect/literal-matcher.ts');
   const { ASCII_BITS, finishTriggers } = await import('../../src/inspect/triggers.ts');
   const m = new LiteralMatcher([
     { owner: 0, literals: ['select'] }, { owner: 1, literals: ['<script', 'javascript:'] }, { owner: 2, literals: ['"'] }, { owner: 3, literals: ['../'] },

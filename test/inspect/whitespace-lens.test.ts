@@ -3,9 +3,9 @@
 // unless a marked signature must test it. Sound only if those marks equal the marks of the real result: checked for
 // every chain of the library that has remove_whitespace, over every fixture value, example and edge case we have.
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { benignValues } from '../helpers/benign-values.ts';
 import { compileSignature } from '../../src/inspect/engine.ts';
-import { LiteralMatcher } from '../../src/inspect/prefilter.ts';
+import { LiteralMatcher } from '../../src/inspect/literal-matcher.ts';
 import { applyTransforms } from '../../src/inspect/transforms.ts';
 import { ASCII_BITS, ASCII_WS, chainTriggers, finishTriggers, T_ALL, T_NONASCII, T_WS, valueTriggers, whitespaceLens } from '../../src/inspect/triggers.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';
@@ -19,16 +19,7 @@ const values = new Set<string>([
 ]);
 // The values the engine sees: every target of every example request of the library.
 for (const s of library) for (const ex of [...s.examples.match, ...s.examples.pass]) for (const tg of buildRequestView(exampleToInput(ex)).targets) values.add(tg.value);
-const benignDir = new URL('../fixtures/benign/', import.meta.url);
-for (const f of readdirSync(benignDir).filter((f) => f.endsWith('.jsonl'))) {
-  for (const line of readFileSync(new URL(f, benignDir), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as { uri: string; headers: Array<[string, string]>; body?: string };
-    values.add(r.uri);
-    for (const [, v] of r.headers) values.add(v);
-    if (typeof r.body === 'string') values.add(r.body);
-  }
-}
+for (const v of benignValues()) values.add(v);
 
 t.test('lens marks equal the marks of the real result, for every lens chain of the library (and the first walk those of a plain scan)', async (t) => {
   const compiled = library.map((s, i) => compileSignature(s, i));

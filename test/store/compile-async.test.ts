@@ -8,7 +8,7 @@ import t from 'tap';
 import { compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
 import { compileRulesetAsync } from '../../src/inspect/compile-async.ts';
 import { literalMatcher } from '../../src/inspect/matcher-cache.ts';
-import { LiteralMatcher } from '../../src/inspect/prefilter.ts';
+import { LiteralMatcher } from '../../src/inspect/literal-matcher.ts';
 import { loadLibrary } from '../../src/store/compile.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
 import { WafError } from '../../src/errors.ts';

@@ -5,6 +5,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { benignValues } from '../helpers/benign-values.ts';
+import { scanMarks, scanWithBits } from '../helpers/scans.ts';
+import { LiteralMatcher } from '../../src/inspect/literal-matcher.ts';
 import { transforms } from '../../src/inspect/transforms.ts';
 import { chainTriggers, T_B64, T_CMD, T_HEX, T_NONASCII, T_PCT, T_WS, T_WSX, valueTriggers } from '../../src/inspect/triggers.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';
@@ -82,24 +84,16 @@ t.test('T_B64 equals the plain base64-looking regex on random and edge input', a
 });
 
 t.test('a literal scan with bits gives the marks of scan and the trigger bits of valueTriggers', async (t) => {
-  const { LiteralMatcher } = await import('../../src/inspect/literal-matcher.ts');
-  const { ASCII_BITS, finishTriggers } = await import('../../src/inspect/triggers.ts');
   const m = new LiteralMatcher([
     { owner: 0, literals: ['select'] }, { owner: 1, literals: ['<script', 'javascript:'] }, { owner: 2, literals: ['"'] }, { owner: 3, literals: ['../'] },
   ]);
-  const hit = new Uint8Array(4);
   let differ = 0;
   for (const v of values) {
-    const a: number[] = [];
-    m.scan(v, hit, a);
-    for (const i of a) hit[i] = 0;
-    const b: number[] = [];
-    m.scanWithBits(v, hit, b, ASCII_BITS, T_NONASCII);
-    for (const i of b) hit[i] = 0;
-    const bits = finishTriggers(v, m.charBits);
-    if (a.join() !== b.join() || bits !== valueTriggers(v)) {
+    const plain = scanMarks(m, v);
+    const fused = scanWithBits(m, v);
+    if (plain.join() !== fused.marks.join() || fused.bits !== valueTriggers(v)) {
       differ++;
-      if (differ <= 3) t.fail(`${JSON.stringify(v.slice(0, 80))}: marks ${a} / ${b}, bits ${valueTriggers(v)} / ${bits}`);
+      if (differ <= 3) t.fail(`${JSON.stringify(v.slice(0, 80))}: marks ${plain} / ${fused.marks}, bits ${valueTriggers(v)} / ${fused.bits}`);
     }
   }
   t.equal(differ, 0, `${values.size} values`);

@@ -102,10 +102,13 @@ interface Group {
   /** Trigger bits: a value with none of them is not changed by the chain (up to ASCII case). */
   triggers: number;
   /**
-   * Whether the chain can be seen through the whitespace lens (see `whitespaceLens`): on an ASCII value holding
-   * whitespace and none of `lensMask`, its result is the value without whitespace, up to ASCII case.
+   * Whether the chain can be seen through the whitespace lens (see `whitespaceLens`): `wsStep` is the index of its
+   * `remove_whitespace`; on an ASCII value holding whitespace and none of `tailMask` just before that step, the
+   * result's literals are that value's with the whitespace skipped. A raw value with none of `lensMask` is that value.
    */
   lens: boolean;
+  wsStep: number;
+  tailMask: number;
   lensMask: number;
 }
 
@@ -177,6 +180,8 @@ interface Plan {
   memoWheres: Array<Map<string, string> | undefined>;
   /** Per collection: memo lookups and hits in the current window, and targets left to skip the memo for (see memoPays). */
   memoStats: Int32Array;
+  /** Whether some group with literals can be seen through the whitespace lens (see `whitespaceLens`). */
+  wsLens: boolean;
 }
 
 /**
@@ -484,7 +489,8 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   // One automaton over the literals of every signature up to the paranoia level (the same for every plan at that
   // level, shared through the matcher cache): each distinct string a request holds, raw or transformed, is scanned once, whatever selects it.
   const entries = sigs.filter((sig) => sig.op.literals !== null && sig.spec.paranoia <= paranoia).map((sig) => ({ owner: sig.index, literals: sig.op.literals as string[] }));
-  return { id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [], memoStats: new Int32Array(collections.length * 3) };
+  const wsLens = collections.some((cp) => cp.whole.wsLens || [...cp.byKey.values()].some((l) => l.wsLens));
+  return { id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [], memoStats: new Int32Array(collections.length * 3), wsLens };
 }
 
 /**
@@ -577,31 +583,55 @@ function transformed(cache: SeenCache, seen: Seen, g: Group): Seen {
   const chains = (seen.chains ??= []);
   const full = chains[g.chainId];
   if (full !== undefined) return full;
+  const at = walk(cache, seen, g, chain.length);
+  chains[g.chainId] = at;
+  return at;
+}
+
+/**
+ * The value after the first `end` steps of a group's chain. A step none of whose triggers the value holds cannot
+ * change it and is skipped; a step that changes it (a decode can bring in any character) makes a new value, whose
+ * own trigger bits decide the next steps (computed when a step needs them).
+ */
+function walk(cache: SeenCache, seen: Seen, g: Group, end: number): Seen {
   let at = seen;
-  // `b`: trigger bits of the value so far; a step none of whose triggers it holds cannot change it. Once a step
-  // has changed the value (a decode can bring in any character), every later step runs.
+  // `b`: trigger bits of `at` (-1, every bit, while unknown).
   let b = seen.bits;
-  for (let k = 0; k < chain.length; k++) {
+  for (let k = 0; k < end; k++) {
     // T_ALL (lowercase for case-sensitive operators) runs even on a value with no trigger bit at all.
     const st = g.stepTriggers[k];
-    if (st !== T_ALL && (b & st) === 0) continue;
-    const fn = chain[k];
+    if (st !== T_ALL) {
+      if (b < 0) b = at.bits >= 0 ? at.bits : (at.bits = valueTriggers(at.value));
+      if ((b & st) === 0) continue;
+    }
+    const fn = g.chain[k];
     const steps = (at.steps ??= []);
     const sid = g.stepIds[k];
     let next = steps[sid];
     if (next === undefined) {
       const r = fn(at.value);
       next = r.changed && r.value !== at.value ? seenOf(cache, r.value) : at;
-      if (fn === lowercase && next !== at && next.caseOf === null && !NON_ASCII.test(at.value)) next.caseOf = at;
+      // An ASCII value's lowercase has its literal marks (the scan folds case).
+      if (fn === lowercase && next !== at && next.caseOf === null && (b >= 0 ? (b & T_NONASCII) === 0 : !NON_ASCII.test(at.value))) next.caseOf = at;
       steps[sid] = next;
     }
     if (next !== at) {
       at = next;
-      b = T_ALL;
+      b = at.bits;
     }
   }
-  chains[g.chainId] = at;
   return at;
+}
+
+/**
+ * Where the whitespace lens sees through this group's chain on this value: the value just before its
+ * `remove_whitespace` when that is ASCII and holds whitespace (see `whitespaceLens`), else null.
+ */
+function lensPoint(cache: SeenCache, seen: Seen, g: Group, bits: number): Seen | null {
+  if ((bits & g.lensMask) === 0) return (bits & T_WS) !== 0 ? seen : null;
+  const at = walk(cache, seen, g, g.wsStep);
+  const b = at.bits >= 0 ? at.bits : (at.bits = valueTriggers(at.value));
+  return (b & T_WS) !== 0 && (b & g.tailMask) === 0 ? at : null;
 }
 
 function countTargets(view: RequestView, coll: string): Target[] {
@@ -696,23 +726,42 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (vs.marks !== null) return vs.marks;
       if (vs.caseOf !== null) return (vs.marks = marksOf(vs.caseOf));
       if (lits === null) return (vs.marks = NO_MARKS);
+      // A made value with whitespace, where a lens chain may want its marks without whitespace: both in one pass.
+      if (plan.wsLens && vs.bits >= 0 && (vs.bits & (T_WS | T_NONASCII)) === T_WS) return scanBoth(vs, false);
       const marked: number[] = [];
       lits.scan(vs.value, scanHit, marked);
       return (vs.marks = marksFrom(marked));
+    };
+    /** Marks, marks without whitespace (wsMarks) and trigger bits of a string, in one pass; returns one of the marks. */
+    const scanBoth = (vs: Seen, withoutWs: boolean): number[] => {
+      const marked: number[] = [];
+      const marked2: number[] = [];
+      (lits as LiteralMatcher).scanTwoWays(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII, ASCII_WS, scanHit2, marked2);
+      for (let k = 0; k < marked2.length; k++) scanHit2[marked2[k]] = 0;
+      if (marked2.length > 1) sortSmall(marked2);
+      vs.wsMarks = marked2.length === 0 ? NO_MARKS : marked2;
+      if (vs.bits < 0) vs.bits = finishTriggers(vs.value, (lits as LiteralMatcher).charBits);
+      if (vs.marks === null) vs.marks = marksFrom(marked);
+      else for (let k = 0; k < marked.length; k++) scanHit[marked[k]] = 0;
+      return withoutWs ? vs.wsMarks : vs.marks;
+    };
+    /** The marks of an ASCII string with its whitespace removed (a lens point). */
+    const wsMarksOf = (vs: Seen): number[] => {
+      if (vs.wsMarks !== null) return vs.wsMarks;
+      if (vs.caseOf !== null) return (vs.wsMarks = wsMarksOf(vs.caseOf));
+      return scanBoth(vs, true);
     };
     /** A raw value's trigger bits, with its literal marks in the same pass when the list can use them. */
     const bitsOf = (vs: Seen, list: EntryList): number => {
       if (vs.bits >= 0) return vs.bits;
       if (lits === null || !list.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
-      const marked: number[] = [];
+      // Also the literals of the value without whitespace, for the chains that only remove it here.
       if (list.wsLens) {
-        // Also the literals of the value without whitespace, for the chains that only remove it here.
-        const marked2: number[] = [];
-        lits.scanTwoWays(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII, ASCII_WS, scanHit2, marked2);
-        for (let k = 0; k < marked2.length; k++) scanHit2[marked2[k]] = 0;
-        if (marked2.length > 1) sortSmall(marked2);
-        vs.wsMarks = marked2.length === 0 ? NO_MARKS : marked2;
-      } else lits.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
+        scanBoth(vs, false);
+        return vs.bits;
+      }
+      const marked: number[] = [];
+      lits.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
       vs.marks = marksFrom(marked);
       return (vs.bits = finishTriggers(vs.value, lits.charBits));
     };
@@ -795,11 +844,12 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
                 rawWanted = true;
                 continue;
               }
-              if (seen.wsMarks !== null && g.lens && (bits & T_WS) !== 0 && (bits & g.lensMask) === 0) {
-                // The chain only removes this value's whitespace: its literals are known without making the result,
+              const point = g.lens ? lensPoint(cache, seen, g, bits) : null;
+              if (point !== null) {
+                // From here the chain only removes whitespace: its literals are known without making the result,
                 // made only for a signature to test.
                 let lensed: Seen | null = null;
-                for (const i of seen.wsMarks) {
+                for (const i of wsMarksOf(point)) {
                   const h = list.bySig[i];
                   if (h === undefined || h.entry !== e || matched[i] !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
                   test(h.ps, t, (lensed ??= transformed(cache, seen, g)));

@@ -147,26 +147,32 @@ export const ASCII_WS = (() => {
 })();
 
 /**
- * Whether a chain, on a value with whitespace, only removes it (and changes ASCII case), and which trigger bits the
- * value must lack for that: those of every step before `remove_whitespace` (which then leave it unchanged), non-ASCII
- * (Unicode steps, Unicode spaces) and NUL when `remove_nulls` follows (deleting whitespace cannot create a NUL or any
- * other single character, so those steps stay no-ops after it). The literals of such a result are those of the raw
- * value with its whitespace skipped, found in the same pass as its own (`LiteralMatcher.scanTwoWays`).
+ * Where the whitespace lens can see through a chain: the chain ends with `remove_whitespace` followed only by steps
+ * that leave an ASCII value's literal marks alone once its whitespace is gone (`lowercase`: the scan folds ASCII case;
+ * `remove_nulls` on a value without NUL: deleting whitespace cannot create a NUL or any other character). On an ASCII
+ * value holding whitespace just before `remove_whitespace` (the value after the steps before it, applied or skipped by
+ * their triggers), the literals of the chain's result are those of that value with its whitespace skipped, found in
+ * the same pass as its own (`LiteralMatcher.scanTwoWays`), and the result is made only for a signature to test.
+ * - `wsStep`: the index of that `remove_whitespace` (-1: no lens);
+ * - `tailMask`: the bits the value before it must lack (non-ASCII: Unicode steps, Unicode spaces; NUL when
+ *   `remove_nulls` follows);
+ * - `lensMask`: `tailMask` plus the triggers of every step before it but `lowercase` (T_ALL when one is unknown): a raw
+ *   value with none of these reaches `remove_whitespace` unchanged (up to ASCII case), so it is its own lens point.
  */
-export function whitespaceLens(names: readonly string[], stepTriggers: readonly number[]): { lens: boolean; lensMask: number } {
-  const no = { lens: false, lensMask: 0 };
+export function whitespaceLens(names: readonly string[], stepTriggers: readonly number[]): { lens: boolean; wsStep: number; tailMask: number; lensMask: number } {
+  const no = { lens: false, wsStep: -1, tailMask: 0, lensMask: 0 };
   const w = names.indexOf('remove_whitespace');
   if (w < 0) return no;
-  let mask = T_NONASCII;
-  for (let k = 0; k < w; k++) {
-    if (names[k] === 'lowercase') continue;
-    if (stepTriggers[k] === T_ALL) return no;
-    mask |= stepTriggers[k];
-  }
+  let tail = T_NONASCII;
   for (let k = w + 1; k < names.length; k++) {
     if (names[k] === 'lowercase' || names[k] === 'remove_whitespace') continue;
     if (names[k] !== 'remove_nulls') return no;
-    mask |= T_NUL;
+    tail |= T_NUL;
   }
-  return { lens: true, lensMask: mask };
+  let mask = tail;
+  for (let k = 0; k < w; k++) {
+    if (names[k] === 'lowercase') continue;
+    mask |= stepTriggers[k];
+  }
+  return { lens: true, wsStep: w, tailMask: tail, lensMask: mask };
 }

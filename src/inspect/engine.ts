@@ -107,6 +107,8 @@ interface Group {
    * result's literals are that value's with the whitespace skipped. A raw value with none of `lensMask` is that value.
    */
   lens: boolean;
+  /** Whether some signature of the group has literals (its results' marks are wanted). */
+  anyLit: boolean;
   wsStep: number;
   tailMask: number;
   lensMask: number;
@@ -443,6 +445,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
       // non-ASCII text needs it.
       stepTriggers,
       triggers: chainTriggers(names),
+      anyLit: members.some((m) => m.sig.op.literals !== null),
       ...whitespaceLens(names, stepTriggers),
     };
     for (const { sig, removed } of members) {
@@ -577,13 +580,13 @@ function seenOf(cache: SeenCache, v: string): Seen {
  * value often appears as `args`, `args_post` and `json`), and step by step once per distinct intermediate value and
  * transform: chains that differ only by steps that leave a value unchanged share the rest of the work.
  */
-function transformed(cache: SeenCache, seen: Seen, g: Group): Seen {
+function transformed(cache: SeenCache, seen: Seen, g: Group, bitsOfMade: (vs: Seen, g: Group) => number): Seen {
   const chain = g.chain;
   if (chain.length === 0) return seen;
   const chains = (seen.chains ??= []);
   const full = chains[g.chainId];
   if (full !== undefined) return full;
-  const at = walk(cache, seen, g, chain.length);
+  const at = walk(cache, seen, g, chain.length, bitsOfMade);
   chains[g.chainId] = at;
   return at;
 }
@@ -591,9 +594,9 @@ function transformed(cache: SeenCache, seen: Seen, g: Group): Seen {
 /**
  * The value after the first `end` steps of a group's chain. A step none of whose triggers the value holds cannot
  * change it and is skipped; a step that changes it (a decode can bring in any character) makes a new value, whose
- * own trigger bits decide the next steps (computed when a step needs them).
+ * own trigger bits decide the next steps (computed by `bitsOfMade` when a step needs them).
  */
-function walk(cache: SeenCache, seen: Seen, g: Group, end: number): Seen {
+function walk(cache: SeenCache, seen: Seen, g: Group, end: number, bitsOfMade: (vs: Seen, g: Group) => number): Seen {
   let at = seen;
   // `b`: trigger bits of `at` (-1, every bit, while unknown).
   let b = seen.bits;
@@ -601,7 +604,7 @@ function walk(cache: SeenCache, seen: Seen, g: Group, end: number): Seen {
     // T_ALL (lowercase for case-sensitive operators) runs even on a value with no trigger bit at all.
     const st = g.stepTriggers[k];
     if (st !== T_ALL) {
-      if (b < 0) b = at.bits >= 0 ? at.bits : (at.bits = valueTriggers(at.value));
+      if (b < 0) b = at.bits >= 0 ? at.bits : bitsOfMade(at, g);
       if ((b & st) === 0) continue;
     }
     const fn = g.chain[k];
@@ -627,10 +630,10 @@ function walk(cache: SeenCache, seen: Seen, g: Group, end: number): Seen {
  * Where the whitespace lens sees through this group's chain on this value: the value just before its
  * `remove_whitespace` when that is ASCII and holds whitespace (see `whitespaceLens`), else null.
  */
-function lensPoint(cache: SeenCache, seen: Seen, g: Group, bits: number): Seen | null {
+function lensPoint(cache: SeenCache, seen: Seen, g: Group, bits: number, bitsOfMade: (vs: Seen, g: Group) => number): Seen | null {
   if ((bits & g.lensMask) === 0) return (bits & T_WS) !== 0 ? seen : null;
-  const at = walk(cache, seen, g, g.wsStep);
-  const b = at.bits >= 0 ? at.bits : (at.bits = valueTriggers(at.value));
+  const at = walk(cache, seen, g, g.wsStep, bitsOfMade);
+  const b = at.bits >= 0 ? at.bits : bitsOfMade(at, g);
   return (b & T_WS) !== 0 && (b & g.tailMask) === 0 ? at : null;
 }
 
@@ -765,6 +768,23 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       vs.marks = marksFrom(marked);
       return (vs.bits = finishTriggers(vs.value, lits.charBits));
     };
+    /**
+     * The trigger bits of a value a step made, for the next steps. Where the group has signatures with literals, the
+     * value is likely the chain's result, whose marks they want: the marks (and without whitespace) come in the same
+     * pass. A value a later step changes again wastes that scan (a value encoded twice, or in two ways).
+     */
+    const bitsOfMade = (vs: Seen, g: Group): number => {
+      if (vs.bits >= 0) return vs.bits;
+      if (lits === null || !g.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
+      if (plan.wsLens) {
+        scanBoth(vs, false);
+        return vs.bits;
+      }
+      const marked: number[] = [];
+      lits.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
+      vs.marks = marksFrom(marked);
+      return (vs.bits = finishTriggers(vs.value, lits.charBits));
+    };
     const matches: Match[] = [];
     const matchedList: number[] = [];
     let score = 0;
@@ -790,7 +810,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     };
     /** Test a signature on the target's value after its group's chain. */
     const run = (ps: PlanSig, g: Group, t: Target, seen: Seen): void => {
-      test(ps, t, transformed(cache, seen, g));
+      test(ps, t, transformed(cache, seen, g, bitsOfMade));
     };
     try {
       const collections = plan.collections;
@@ -844,7 +864,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
                 rawWanted = true;
                 continue;
               }
-              const point = g.lens ? lensPoint(cache, seen, g, bits) : null;
+              const point = g.lens ? lensPoint(cache, seen, g, bits, bitsOfMade) : null;
               if (point !== null) {
                 // From here the chain only removes whitespace: its literals are known without making the result,
                 // made only for a signature to test.
@@ -852,12 +872,12 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
                 for (const i of wsMarksOf(point)) {
                   const h = list.bySig[i];
                   if (h === undefined || h.entry !== e || matched[i] !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;
-                  test(h.ps, t, (lensed ??= transformed(cache, seen, g)));
+                  test(h.ps, t, (lensed ??= transformed(cache, seen, g, bitsOfMade)));
                 }
                 continue;
               }
               // The chain changes this value: the marks of the transformed value, for this group's signatures.
-              const vs = transformed(cache, seen, g);
+              const vs = transformed(cache, seen, g, bitsOfMade);
               for (const i of marksOf(vs)) {
                 const h = list.bySig[i];
                 if (h === undefined || h.entry !== e || matched[i] !== 0 || (h.ps.removed.length > 0 && !notRemoved(h.ps, t))) continue;

@@ -13,6 +13,7 @@ import { buildEvent } from '../log/event.ts';
 import { renderErrorPage } from '../pages.ts';
 import type { Services } from '../services.ts';
 import type { Match } from '../types.ts';
+import { utf8OrLatin1 } from '../inspect/body/content-type.ts';
 import { compileLeakPatterns, INTERNAL_ADDRESS_ID, maskLeaks, type LeakHit, type LeakScanner } from './leak-scan.ts';
 import type { ResponseInspectionConfig } from './settings.ts';
 
@@ -136,7 +137,7 @@ export class ResponseInspection {
         return replay([raw], null);
       }
     }
-    const text = isUtf8(plain) ? plain.toString('utf8') : plain.toString('latin1');
+    const text = utf8OrLatin1(plain);
     const hits = this.scanner.scan(text);
     if (hits.length === 0) {
       if (headerHits.length) this.record(request, reply, s.cfg, headerHits);

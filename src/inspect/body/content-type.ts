@@ -1,6 +1,6 @@
 /** Content-Type parsing with findings (several headers, duplicate parameters, unknown charset) and charset decoding. */
 
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import type { Finding } from '../../types.ts';
 
@@ -147,13 +147,22 @@ function decodeEbcdic(body: Buffer, table: string): string {
 const decoders = new Map<string, TextDecoder | null>();
 
 /**
+ * Bytes as UTF-8 text when valid, else Latin-1 (every byte stays visible). ASCII bytes (most bodies) are copied as
+ * Latin-1, which gives the same string: Node's UTF-8 decoder takes about 4 ms on 1 MB of ASCII, the copy under 0.3.
+ */
+export function utf8OrLatin1(body: Buffer): string {
+  if (isAscii(body)) return body.toString('latin1');
+  return isUtf8(body) ? body.toString('utf8') : body.toString('latin1');
+}
+
+/**
  * Body bytes as text for inspection: UTF-8 when valid (or declared), otherwise the declared
  * charset, read the way the backend would (WHATWG decoders, then iconv-lite for UTF-7/UTF-32 and
  * other legacy sets, then EBCDIC tables), else Latin-1 (every byte stays visible).
  */
 export function decodeBody(body: Buffer, charset?: string): string {
   if (charset === undefined || charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii' || charset === 'ascii') {
-    return isUtf8(body) ? body.toString('utf8') : body.toString('latin1');
+    return utf8OrLatin1(body);
   }
   if (charset === 'iso-8859-1' || charset === 'latin1') return body.toString('latin1');
   const ebcdic = EBCDIC_ALIASES[charset];
@@ -169,7 +178,7 @@ export function decodeBody(body: Buffer, charset?: string): string {
   }
   if (d !== null) return d.decode(body);
   if (charset.length < 40 && iconv.encodingExists(charset)) return iconv.decode(body, charset);
-  return isUtf8(body) ? body.toString('utf8') : body.toString('latin1');
+  return utf8OrLatin1(body);
 }
 
 /**

@@ -1,7 +1,6 @@
 /** Strict multipart/form-data reading: fields and files for inspection, every irregularity a parser could read differently is a finding. */
 
-import { isUtf8 } from 'node:buffer';
-import { decodeBody } from './content-type.ts';
+import { decodeBody, utf8OrLatin1 } from './content-type.ts';
 
 export interface MultipartSink {
   /** A non-file part; return false to stop (count limit reached). */
@@ -151,7 +150,7 @@ const FILENAME_SUSPICIOUS = /[/\\\0-\x1f\x7f"';<>]|\.\.|%00|%2f|%5c|^\.|^\s|\s$|
 
 function textOf(buf: Buffer, charset?: string): string {
   if (charset !== undefined) return decodeBody(buf, charset);
-  return isUtf8(buf) ? buf.toString('utf8') : buf.toString('latin1');
+  return utf8OrLatin1(buf);
 }
 
 function decodeQuotedPrintable(s: string): string {

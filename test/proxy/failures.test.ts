@@ -5,11 +5,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import { startBackend, type Backend } from '../helpers/backend.ts';
 import { PROXY_ONLY, startTestBulwark } from '../helpers/bulwark.ts';
 import type { WafContext } from '../../src/services.ts';
-import { freePort } from '../helpers/ports.ts';
+import { deadPort } from '../helpers/ports.ts';
 
 
 t.test('backend down → 502 page with no address, port or stack (HTML and JSON)', async (t) => {
-  const port = await freePort();
+  const port = await deadPort();
   const bw = await startTestBulwark({ ...PROXY_ONLY, upstream: `http://127.0.0.1:${port}` });
   t.teardown(() => bw.close());
   const html = await request(`${bw.url}/x`);

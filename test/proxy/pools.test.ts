@@ -3,7 +3,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { startBackend, type Backend } from '../helpers/backend.ts';
 import { PROXY_ONLY, startTestBulwark } from '../helpers/bulwark.ts';
-import { freePort } from '../helpers/ports.ts';
+import { deadPort } from '../helpers/ports.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const site = (pool: Record<string, unknown>) => ({ ...PROXY_ONLY, sites: [{ name: 'app', hosts: ['*'], ...pool }] });
@@ -61,8 +61,8 @@ t.test('least-in-flight sends new requests to the idle server while the other is
 
 t.test('passive ejection: connect failures are retried on another server (idempotent only), then the dead one is skipped', async (t) => {
   const alive = await startBackend();
-  const deadPort = await freePort();
-  const bw = await startTestBulwark(site({ upstreams: [{ url: `http://127.0.0.1:${deadPort}` }, { url: alive.origin }], passive: { failures: 2, ejectMs: 60_000 } }));
+  const dead = await deadPort();
+  const bw = await startTestBulwark(site({ upstreams: [{ url: `http://127.0.0.1:${dead}` }, { url: alive.origin }], passive: { failures: 2, ejectMs: 60_000 } }));
   t.teardown(async () => {
     await bw.close();
     await alive.close();
@@ -73,14 +73,14 @@ t.test('passive ejection: connect failures are retried on another server (idempo
   t.equal(failures.length, 2, 'two connect failures, then ejected');
 
   // A POST is not retried: with a fresh pool it may hit the dead server and gets our 502 page, never a backend address.
-  const bw2 = await startTestBulwark(site({ upstreams: [{ url: `http://127.0.0.1:${deadPort}` }, { url: alive.origin }], passive: { failures: 5, ejectMs: 60_000 } }));
+  const bw2 = await startTestBulwark(site({ upstreams: [{ url: `http://127.0.0.1:${dead}` }, { url: alive.origin }], passive: { failures: 5, ejectMs: 60_000 } }));
   t.teardown(() => bw2.close());
   const before = alive.count;
   const codes: number[] = [];
   for (let i = 0; i < 4; i++) {
     const res = await request(`${bw2.url}/p${i}`, { method: 'POST', body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     const text = await res.body.text();
-    t.notMatch(text, new RegExp(String(deadPort)));
+    t.notMatch(text, new RegExp(String(dead)));
     codes.push(res.statusCode);
   }
   t.same(codes.sort(), [200, 200, 502, 502], 'round-robin: half the POSTs hit the dead server and are not replayed');

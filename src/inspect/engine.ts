@@ -823,27 +823,17 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;
           const list = byKey ?? cp.whole;
           const keyed = cp.keyed || byKey !== undefined;
-          const v = t.value;
-          const doneKey = keyed ? t.key : null;
-          // A short value met for the first time in this request gets its record only if the memo does not know it
-          // clean here (most of a browser's repeated headers and arguments): no record, no entry in the request's map.
-          let seen = v.length <= HASHED_MAX ? cache.byValue.get(v) : seenOf(cache, v);
-          if (seen !== undefined) {
-            // The same value evaluated on an earlier target of this collection (with the same key, when keys count):
-            // its results are already in (a signature that matched there is skipped here; the others tested it clean).
-            if (cp.coveredBy.length > 0 && evaluatedIn(seen, cp.coveredBy)) continue;
-            if (evaluatedBefore(seen, c, doneKey)) continue;
-          }
+          const seen = seenOf(cache, t.value);
+          // The same value evaluated on an earlier target of this collection (with the same key, when keys count):
+          // its results are already in (a signature that matched there is skipped here; the others tested it clean).
+          if (cp.coveredBy.length > 0 && evaluatedIn(seen, cp.coveredBy)) continue;
+          if (evaluatedBefore(seen, c, keyed ? t.key : null)) continue;
           let where: number | string | null = null;
-          if (memo !== null && (keyed ? t.key.length : 0) + v.length <= MEMO_MAX_CHARS && memoPays(plan, c)) {
+          if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS && memoPays(plan, c)) {
             where = keyed ? memoWhere(plan, c, t.key) : plan.id * MAX_COLLECTIONS + c;
-            const hit = memo.has(v, where);
+            const hit = memo.has(t.value, where);
             memoCounted(plan, c, hit);
             if (hit) continue;
-          }
-          if (seen === undefined) {
-            seen = seenOf(cache, v);
-            evaluatedBefore(seen, c, doneKey);
           }
           // Clean so far: no signature that matched earlier (and is therefore skipped here) could run on this target.
           let clean = true;

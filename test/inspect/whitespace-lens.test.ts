@@ -55,6 +55,34 @@ t.test('lens marks equal the marks of the real result, for every lens chain of t
   t.equal(wrong, 0);
 });
 
+t.test('from any point of a chain: the marks of the value before remove_whitespace, whitespace skipped, equal the marks of the result', async (t) => {
+  // The engine finds the lens point by running the steps before remove_whitespace (those whose triggers the value
+  // holds); here they are simply applied. Values percent-encoded too, so the decode steps make the point.
+  const chains = new Map<string, string[]>();
+  for (const s of library) if (s.transforms.includes('remove_whitespace')) chains.set(s.transforms.join(','), s.transforms);
+  const encoded = [...values].map((v) => encodeURIComponent(v));
+  let checked = 0;
+  let wrong = 0;
+  for (const names of chains.values()) {
+    const { lens, wsStep, tailMask } = whitespaceLens(names, names.map((n) => chainTriggers([n])));
+    if (!lens) continue;
+    for (const v of [...values, ...encoded]) {
+      const point = applyTransforms(v, names.slice(0, wsStep));
+      const bits = valueTriggers(point);
+      if ((bits & T_WS) === 0 || (bits & tailMask) !== 0) continue;
+      const want = scanMarks(m, applyTransforms(v, names));
+      const got = scanTwoWays(m, point).withoutWhitespace;
+      checked++;
+      if (want.join() !== got.join()) {
+        wrong++;
+        if (wrong <= 3) t.fail(`${names.join(',')} on ${JSON.stringify(v.slice(0, 80))}: marks ${got} instead of ${want}`);
+      }
+    }
+  }
+  t.ok(checked > 1000, `${checked} (chain, value) pairs checked`);
+  t.equal(wrong, 0);
+});
+
 t.test('chains the lens must not see through', async (t) => {
   const steps = (names: string[]) => names.map((n) => chainTriggers([n]));
   t.notOk(whitespaceLens(['lowercase'], steps(['lowercase'])).lens, 'no remove_whitespace');

@@ -126,6 +126,8 @@ interface GroupEntry {
 
 /** What runs on a target of one collection (with a given key): the entries, plus what is precomputed over them. */
 interface EntryList {
+  /** 0 for a collection's `whole` list, 1, 2, … for its `byKey` lists: with the collection, the memo's place. */
+  no: number;
   entries: GroupEntry[];
   /** Trigger bits of every group with signatures here: a value with none of them is transformed by no chain. */
   triggers: number;
@@ -231,8 +233,9 @@ const MEMO_PAUSE = 16 * 1024;
 /** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
 const MEMO_MAX_CHARS = 256;
 const MEMO_ENTRIES = 8192;
-/** Bound on collections per plan, to number plan × collection pairs. */
+/** Bound on collections per plan and key lists per collection, to number plan × collection × list places. */
 const MAX_COLLECTIONS = 4096;
+const MAX_LISTS = 1024;
 
 /**
  * Targets that a plan evaluated fully without any match: the same plan, collection, key and value give the same
@@ -376,7 +379,7 @@ function entryList(list: Array<{ ps: PlanSig; group: Group }>, regexKeyed: Array
   }
   for (const x of regexKeyed) members[x.ps.sig.index] = 1;
   return {
-    entries, triggers, bySig, members,
+    no: 0, entries, triggers, bySig, members,
     always: entries.flatMap((e) => e.always.map((ps) => ({ ps, group: e.group }))),
     anyLit: entries.some((e) => e.lit.length > 0),
     wsLens: entries.some((e) => e.lit.length > 0 && e.group.lens),
@@ -471,7 +474,9 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
     for (const x of list) for (const k of x.ps.keys) if (typeof k.key === 'string') names.add(k.key);
     const byKey = new Map<string, EntryList>();
     for (const name of names) {
-      byKey.set(name, entryList(list.filter((x) => x.ps.keys.length === 0 || x.ps.keys.some((k) => k.key === name)), regexKeyed, sigs.length));
+      const el = entryList(list.filter((x) => x.ps.keys.length === 0 || x.ps.keys.some((k) => k.key === name)), regexKeyed, sigs.length);
+      el.no = byKey.size + 1;
+      byKey.set(name, el);
     }
     collections.push({
       collection, caseless, byKey, regexKeyed, isCount: collection.startsWith('count:'),
@@ -830,7 +835,8 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           if (evaluatedBefore(seen, c, keyed ? t.key : null)) continue;
           let where: number | string | null = null;
           if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS && memoPays(plan, c)) {
-            where = keyed ? memoWhere(plan, c, t.key) : plan.id * MAX_COLLECTIONS + c;
+            // Where the key changes nothing but the list of signatures (a header selected by name), the list is the place.
+            where = cp.keyed || list.no >= MAX_LISTS ? memoWhere(plan, c, t.key) : (plan.id * MAX_COLLECTIONS + c) * MAX_LISTS + list.no;
             const hit = memo.has(t.value, where);
             memoCounted(plan, c, hit);
             if (hit) continue;

@@ -759,19 +759,25 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (vs.caseOf !== null) return (vs.wsMarks = wsMarksOf(vs.caseOf));
       return scanBoth(vs, true);
     };
-    /** A raw value's trigger bits, with its literal marks in the same pass when the list can use them. */
-    const bitsOf = (vs: Seen, list: EntryList): number => {
-      if (vs.bits >= 0) return vs.bits;
-      if (lits === null || !list.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
-      // Also the literals of the value without whitespace, for the chains that only remove it here.
-      if (list.wsLens) {
+    /** Trigger bits from a literal scan, which also leaves the marks (and, `withWs`, the marks without whitespace). */
+    const bitsByScan = (vs: Seen, withWs: boolean): number => {
+      if (withWs) {
         scanBoth(vs, false);
         return vs.bits;
       }
       const marked: number[] = [];
-      lits.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
+      (lits as LiteralMatcher).scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
       vs.marks = marksFrom(marked);
-      return (vs.bits = finishTriggers(vs.value, lits.charBits));
+      return (vs.bits = finishTriggers(vs.value, (lits as LiteralMatcher).charBits));
+    };
+    /**
+     * A raw value's trigger bits, with its literal marks in the same pass when the list can use them (and the marks
+     * without whitespace, for the chains that only remove it here).
+     */
+    const bitsOf = (vs: Seen, list: EntryList): number => {
+      if (vs.bits >= 0) return vs.bits;
+      if (lits === null || !list.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
+      return bitsByScan(vs, list.wsLens);
     };
     /**
      * The trigger bits of a value a step made, for the next steps. Where the group has signatures with literals, the
@@ -781,14 +787,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const bitsOfMade = (vs: Seen, g: Group): number => {
       if (vs.bits >= 0) return vs.bits;
       if (lits === null || !g.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
-      if (plan.wsLens) {
-        scanBoth(vs, false);
-        return vs.bits;
-      }
-      const marked: number[] = [];
-      lits.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
-      vs.marks = marksFrom(marked);
-      return (vs.bits = finishTriggers(vs.value, lits.charBits));
+      return bitsByScan(vs, plan.wsLens);
     };
     const matches: Match[] = [];
     const matchedList: number[] = [];

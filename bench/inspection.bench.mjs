@@ -6,7 +6,9 @@
 // With nginx + ModSecurity 3 + OWASP CRS installed (see bench/modsec.mjs; skipped with --no-modsec), the same GET and
 // POST also go through nginx (2 workers) + ModSecurity + CRS PL1 in the same interleaved rounds, next to Bulwark block
 // memo on with --workers 2; then N sequential ~1 MiB JSON POSTs time each WAF on a large body.
-// Every WAF is checked first: the bench's own GET and POST must get 200 and a SQL injection 403.
+// Every WAF is checked first: the bench's own GET and POST must get 200 and a SQL injection 403. Bulwark rows also
+// report the server's own CPU time per request (Linux /proc), which moves less than req/s with how the 2 cores are
+// shared between wrk, the origin and the server.
 // The ~1 MiB JSON document has ~4.8k leaves (under Bulwark's 5000-argument limit, so both WAFs inspect all of it);
 // --json-many adds one of ~60k short leaves, which Bulwark refuses (413, more arguments than it inspects) and on which
 // ModSecurity spends about a minute per request.
@@ -99,14 +101,17 @@ end
   }
   console.log(`checked: ${Object.keys(wafs).join(', ')} pass the bench's GET and POST (200) and block a SQL injection (403)`);
   // The same servers for the GET, then for the POST (the 2-worker and ModSecurity rows only when ModSecurity runs).
-  const servers = [['--mode off', `http://127.0.0.1:${off.port}/`], ['block, memo off', `http://127.0.0.1:${noMemo.port}/`], ['block, memo on', `http://127.0.0.1:${memo.port}/`]];
-  if (modsec) servers.push(['block, memo on, 2 workers', `http://127.0.0.1:${workers2.port}/`], ['nginx+ModSecurity+CRS', `${modsec.url}/`]);
+  // With its pid, a Bulwark row also reports the server's CPU time per request (its workers' too).
+  const servers = [['--mode off', `http://127.0.0.1:${off.port}/`, off.child.pid], ['block, memo off', `http://127.0.0.1:${noMemo.port}/`, noMemo.child.pid], ['block, memo on', `http://127.0.0.1:${memo.port}/`, memo.child.pid]];
+  if (modsec) servers.push(['block, memo on, 2 workers', `http://127.0.0.1:${workers2.port}/`, workers2.child.pid], ['nginx+ModSecurity+CRS', `${modsec.url}/`]);
   const targets = {};
-  for (const [method, script] of [['GET ', get], ['POST', post]]) for (const [name, url] of servers) targets[`${method} ${name}`] = { url, script };
+  for (const [method, script] of [['GET ', get], ['POST', post]]) for (const [name, url, pid] of servers) targets[`${method} ${name}`] = { url, script, pid };
   const med = interleave(targets, { rounds, duration, connections, label: `GET 5 args and ${form.length + 4} B form POST, browser headers` });
   for (const m of ['GET ', 'POST']) {
     const base = med[`${m} --mode off`].rps;
     console.log(`${m} inspection on / off = ${(med[`${m} block, memo off`].rps / base).toFixed(2)}x (memo off), ${(med[`${m} block, memo on`].rps / base).toFixed(2)}x (memo on)`);
+    const cpu = (k) => med[`${m} ${k}`].cpu;
+    console.log(`${m} Bulwark CPU per request: ${cpu('--mode off').toFixed(0)} µs with inspection off; inspection adds ${(cpu('block, memo off') - cpu('--mode off')).toFixed(0)} µs (memo off), ${(cpu('block, memo on') - cpu('--mode off')).toFixed(0)} µs (memo on)`);
   }
   if (modsec) {
     console.log('\nBulwark block / nginx+ModSecurity+CRS PL1 (nginx: 2 worker processes), req/s; the issue asks >= 6x on the GET, >= 20x on the POST:');

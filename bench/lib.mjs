@@ -1,5 +1,6 @@
 // Shared bench helpers: start a child process and wait for its port, run wrk and parse it, medians.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN_TS = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -55,7 +56,31 @@ export function wrk(url, duration, connections, script) {
     return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
   };
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? '0';
-  return { rps, p50: lat(50), p99: lat(99), errors: Number(errors) };
+  const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0);
+  return { rps, p50: lat(50), p99: lat(99), errors: Number(errors), requests };
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU time (user + system, µs) used so far by a process and its descendants still running (Linux /proc). */
+export function cpuMicros(pid) {
+  let ticks = 0;
+  const seen = new Set();
+  const visit = (p) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    try {
+      // Fields after the command name (which may hold spaces, inside parentheses): utime and stime are 14 and 15.
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+      for (const c of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(c));
+    } catch {
+      // gone, or /proc without children lists: count what could be read
+    }
+  };
+  visit(pid);
+  return (ticks * 1e6) / CLK_TCK;
 }
 
 export function median(xs) {
@@ -74,16 +99,21 @@ export function interleave(targets, { rounds, duration, connections, label }) {
   const results = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [name, t] of Object.entries(targets)) {
+      const before = t.pid ? cpuMicros(t.pid) : 0;
       const res = wrk(t.url, duration, connections, t.script);
+      // The server's own CPU per request: what it costs, whatever share of the cores wrk and the origin left it.
+      res.cpu = t.pid && res.requests > 0 ? (cpuMicros(t.pid) - before) / res.requests : NaN;
       results[name].push(res);
-      console.log(`round ${r + 1} ${name.padEnd(w)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms  non-2xx ${res.errors}`);
+      const cpu = Number.isNaN(res.cpu) ? '' : `  cpu ${res.cpu.toFixed(0)} µs/req`;
+      console.log(`round ${r + 1} ${name.padEnd(w)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms  non-2xx ${res.errors}${cpu}`);
     }
   }
   console.log(`\nmedian of ${rounds} interleaved rounds, wrk -t1 -c${connections} -d${duration}s, ${label}, ${new Date().toISOString()}`);
   const med = {};
   for (const [name, rs] of Object.entries(results)) {
-    med[name] = { rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)) };
-    console.log(`${name.padEnd(w)} ${med[name].rps.toFixed(0).padStart(7)} req/s  p50 ${med[name].p50.toFixed(2)} ms  p99 ${med[name].p99.toFixed(2)} ms`);
+    med[name] = { rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)), cpu: median(rs.map((x) => x.cpu)) };
+    const cpu = Number.isNaN(med[name].cpu) ? '' : `  cpu ${med[name].cpu.toFixed(0)} µs/req`;
+    console.log(`${name.padEnd(w)} ${med[name].rps.toFixed(0).padStart(7)} req/s  p50 ${med[name].p50.toFixed(2)} ms  p99 ${med[name].p99.toFixed(2)} ms${cpu}`);
   }
   return med;
 }

@@ -17,7 +17,7 @@ import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interleave, median, opt, requireWrk, startBulwark, startBulwarkWorkers, startChild } from './lib.mjs';
+import { interleave, median, opt, requireWrk, roundRatios, startBulwark, startBulwarkWorkers, startChild } from './lib.mjs';
 import { startModsec } from './modsec.mjs';
 
 const args = process.argv.slice(2);
@@ -110,6 +110,8 @@ end
   for (const m of ['GET ', 'POST']) {
     const base = med[`${m} --mode off`].rps;
     console.log(`${m} inspection on / off = ${(med[`${m} block, memo off`].rps / base).toFixed(2)}x (memo off), ${(med[`${m} block, memo on`].rps / base).toFixed(2)}x (memo on)`);
+    const per = (k) => roundRatios(med, `${m} ${k}`, `${m} --mode off`);
+    for (const k of ['block, memo off', 'block, memo on']) console.log(`${m} ${k} / off, round by round: ${per(k).ratios.map((x) => x.toFixed(2)).join(' ')} (median ${per(k).median.toFixed(2)}x)`);
     const cpu = (k) => med[`${m} ${k}`].cpu;
     console.log(`${m} Bulwark CPU per request: ${cpu('--mode off').toFixed(0)} µs with inspection off; inspection adds ${(cpu('block, memo off') - cpu('--mode off')).toFixed(0)} µs (memo off), ${(cpu('block, memo on') - cpu('--mode off')).toFixed(0)} µs (memo on)`);
   }

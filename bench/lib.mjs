@@ -115,5 +115,14 @@ export function interleave(targets, { rounds, duration, connections, label }) {
     const cpu = Number.isNaN(med[name].cpu) ? '' : `  cpu ${med[name].cpu.toFixed(0)} µs/req`;
     console.log(`${name.padEnd(w)} ${med[name].rps.toFixed(0).padStart(7)} req/s  p50 ${med[name].p50.toFixed(2)} ms  p99 ${med[name].p99.toFixed(2)} ms${cpu}`);
   }
+  Object.defineProperty(med, 'rounds', { value: results }); // every round's result, by target (see roundRatios)
   return med;
+}
+
+/** Round by round, `a` req/s over `b` req/s (neighbours in time, so slow drifts of the machine cancel), and their median. */
+export function roundRatios(med, a, b) {
+  const ra = med.rounds[a];
+  const rb = med.rounds[b];
+  const ratios = ra.map((x, i) => x.rps / rb[i].rps);
+  return { ratios, median: median(ratios) };
 }

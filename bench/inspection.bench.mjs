@@ -12,12 +12,12 @@
 // The ~1 MiB JSON document has ~4.8k leaves (under Bulwark's 5000-argument limit, so both WAFs inspect all of it);
 // --json-many adds one of ~60k short leaves, which Bulwark refuses (413, more arguments than it inspects) and on which
 // ModSecurity spends about a minute per request.
-// Usage: node bench/inspection.bench.mjs [--rounds 3] [--duration 5] [--connections 50] [--json-reps 5] [--json-many] [--no-modsec]
+// Usage: node bench/inspection.bench.mjs [--rounds 3] [--duration 5] [--connections 50] [--json-reps 5] [--json-many] [--no-modsec] [--pin]
 import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interleave, median, opt, requireWrk, roundRatios, startBulwark, startBulwarkWorkers, startChild } from './lib.mjs';
+import { interleave, LOAD_CPU, median, opt, pinning, requireWrk, roundRatios, startBulwark, startBulwarkWorkers, startChild } from './lib.mjs';
 import { startModsec } from './modsec.mjs';
 
 const args = process.argv.slice(2);
@@ -27,11 +27,13 @@ const duration = Number(opt(args, 'duration', '5'));
 const connections = Number(opt(args, 'connections', '50'));
 const jsonReps = Number(opt(args, 'json-reps', '5'));
 const jsonMany = args.includes('--json-many');
+// --pin: every server on CPU 0 (Bulwark's workers and nginx's too), wrk and the origin on CPU 1 (see bench/lib.mjs).
+pinning(args.includes('--pin'));
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-inspect-bench-'));
 const children = [];
 let modsec = null;
 try {
-  const origin = await startChild(process.execPath, [join(import.meta.dirname, 'proxy.bench.mjs'), '--role', 'origin'], /READY (\d+)/);
+  const origin = await startChild(process.execPath, [join(import.meta.dirname, 'proxy.bench.mjs'), '--role', 'origin'], /READY (\d+)/, process.env, LOAD_CPU);
   children.push(origin.child);
   const upstream = `http://127.0.0.1:${origin.port}`;
   const config = (memo) => {

@@ -5,9 +5,27 @@ import { fileURLToPath } from 'node:url';
 
 export const MAIN_TS = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
+/**
+ * CPU pinning (`pinning(true)`, Linux with taskset and 2+ CPUs): the servers measured run on CPU 0 and the load (wrk,
+ * the origin) on CPU 1, so a server's req/s is what one core gives it, not what is left over by wrk and the origin
+ * sharing its cores. Off by default.
+ */
+const pin = { on: false };
+export const SERVER_CPU = '0';
+export const LOAD_CPU = '1';
+export function pinning(on) {
+  if (on && spawnSync('taskset', ['-c', '0', 'true']).status !== 0) throw new Error('--pin needs taskset (util-linux) and a CPU 0');
+  pin.on = on;
+}
+/** The command and arguments to run `cmd argv` on `cpu` when pinning is on (taskset execs it: the pid stays the same). */
+export function onCpu(cpu, cmd, argv) {
+  return pin.on ? ['taskset', ['-c', cpu, cmd, ...argv]] : [cmd, argv];
+}
+
 /** Spawn a process and resolve with its port once `readyRe` (one capture group) matches its stdout. */
-export function startChild(cmd, argv, readyRe, env = process.env) {
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+export function startChild(cmd, argv, readyRe, env = process.env, cpu = SERVER_CPU) {
+  const [c, a] = onCpu(cpu, cmd, argv);
+  const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (c) => {
@@ -47,7 +65,8 @@ export function requireWrk() {
 export function wrk(url, duration, connections, script) {
   const argv = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency'];
   if (script) argv.push('-s', script);
-  const r = spawnSync('wrk', [...argv, url], { encoding: 'utf8' });
+  const [cmd, a] = onCpu(LOAD_CPU, 'wrk', [...argv, url]);
+  const r = spawnSync(cmd, a, { encoding: 'utf8' });
   if (r.error) throw r.error;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0);
   const lat = (p) => {

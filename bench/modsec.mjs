@@ -3,6 +3,7 @@
 // `upstream`. Needs the Debian packages nginx, libnginx-mod-http-modsecurity and modsecurity-crs.
 // startModsec({ upstream }) → { url, port, dir, stop(), errors() }, or null (reason printed) when something is not installed.
 import { spawn, spawnSync } from 'node:child_process';
+import { onCpu, SERVER_CPU } from './lib.mjs';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -123,7 +124,8 @@ http {
   const nginxArgs = ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')];
   const test = spawnSync(NGINX, [...nginxArgs, '-t'], { encoding: 'utf8' });
   if (test.status !== 0) throw new Error(`nginx -t failed for ${join(dir, 'nginx.conf')}:\n${test.stderr}`);
-  const child = spawn(NGINX, [...nginxArgs, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [cmd, argv] = onCpu(SERVER_CPU, NGINX, [...nginxArgs, '-g', 'daemon off;']);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   let exited = false;

@@ -46,6 +46,25 @@ t.test('a repeated clean request runs no operator the second time; with memo 0 i
   t.equal(off.runs.n, 2 * once, 'without the memo every request runs them');
 });
 
+t.test('a header selected by name is remembered under its list of signatures: the same value under another header with other signatures is evaluated', async (t) => {
+  // The SQL detector (no literals: it runs on every value it selects) on args and User-Agent, and on X-Note alone.
+  const detector = { operator: 'detect_sqli', pattern: undefined } as const;
+  const specs = [sig(2, 'x', detector), sig(3, 'x', { ...detector, targets: ['headers:x-note'] })];
+  const { rs, runs } = counted(specs);
+  const ua = 'Mozilla/5.0 (X11) Firefox/128.0';
+  t.equal(rs.inspect(exampleToInput({ uri: '/', headers: { 'User-Agent': ua } }), ctx).action, 'allow');
+  const first = runs.n;
+  t.ok(first > 0, 'the User-Agent was evaluated');
+  t.equal(rs.inspect(exampleToInput({ uri: '/', headers: { 'USER-AGENT': ua } }), ctx).action, 'allow');
+  t.equal(runs.n, first, 'the same User-Agent (its name in any case) is a hit');
+  // (The User-Agent is sent again: without it the example would carry a default one, evaluated anew.)
+  t.equal(rs.inspect(exampleToInput({ uri: '/', headers: { 'User-Agent': ua, 'X-Note': ua } }), ctx).action, 'allow');
+  t.ok(runs.n > first, 'the same value under X-Note is evaluated with its own signatures');
+  const sqli = "1' OR '1'='1";
+  t.equal(rs.inspect(exampleToInput({ uri: '/', headers: { 'X-Note': sqli } }), ctx).action, 'block');
+  t.equal(rs.inspect(exampleToInput({ uri: '/', headers: { 'user-agent': sqli } }), ctx).action, 'block');
+});
+
 t.test('only clean targets are remembered: the same attack blocks every time', async (t) => {
   const rs = compileRuleset([sig(1, 'union\\s+select')], { version: 1 });
   for (let i = 0; i < 3; i++) t.equal(rs.inspect(exampleToInput('/s?q=1+union+select+2'), ctx).action, 'block', `attack ${i + 1}`);

@@ -64,3 +64,17 @@ t.test('compression bombs and broken or unknown codings are findings, not crashe
   const identity = view(Buffer.from('a=1'), [['content-type', 'application/x-www-form-urlencoded'], ['content-encoding', 'identity']]);
   t.same(codes(identity), []);
 });
+
+t.test('body bytes as text: the ASCII fast path gives what UTF-8 decoding gives; invalid UTF-8 falls back to Latin-1', async (t) => {
+  const { utf8OrLatin1 } = await import('../../src/inspect/body/content-type.ts');
+  let wrong = 0;
+  // Random ASCII bodies (every byte 0-127, NUL and controls included), as long as a large form.
+  for (let n = 0; n < 200; n++) {
+    const b = Buffer.alloc(1 + Math.floor(Math.random() * 5000));
+    for (let i = 0; i < b.length; i++) b[i] = Math.floor(Math.random() * 128);
+    if (utf8OrLatin1(b) !== b.toString('utf8')) wrong++;
+  }
+  t.equal(wrong, 0, '200 random ASCII bodies');
+  t.equal(utf8OrLatin1(Buffer.from('café ünïcode ✓ 😀', 'utf8')), 'café ünïcode ✓ 😀', 'valid UTF-8 is decoded as UTF-8');
+  t.equal(utf8OrLatin1(Buffer.from([0x61, 0xe9, 0x62])), 'a\u00e9b', 'a lone 0xE9 keeps every byte visible (Latin-1)');
+});

@@ -1,7 +1,8 @@
-// nginx + ModSecurity v3 + OWASP CRS (PL1, anomaly mode, inbound threshold 5) as a comparison point for the benches.
+// nginx + ModSecurity v3 + OWASP CRS (anomaly mode; PL1 and inbound threshold 5 unless told otherwise) as a comparison point
 // Starts its own nginx master (2 workers) on a free 127.0.0.1 port with a config written into a temp dir, in front of
 // `upstream`. Needs the Debian packages nginx, libnginx-mod-http-modsecurity and modsecurity-crs.
-// startModsec({ upstream }) → { url, port, dir, stop(), errors() }, or null (reason printed) when something is not installed.
+// startModsec({ upstream, paranoia = 1, threshold = 5 }) → { url, port, dir, stop(), errors() }, or null (reason printed)
+// when something is not installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { onCpu, SERVER_CPU } from './lib.mjs';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ function freePort() {
 /** The CRS setup must not already set what we set (a duplicate rule id stops ModSecurity from loading). */
 const setsId = (file, id) => readFileSync(file, 'utf8').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').includes(`id:${id}`);
 
-export async function startModsec({ upstream }) {
+export async function startModsec({ upstream, paranoia = 1, threshold = 5 }) {
   const module = modulePath();
   const base = BASE_CONFS.find((f) => existsSync(f));
   const crsSetup = CRS_SETUPS.find((f) => existsSync(f));
@@ -76,8 +77,8 @@ export async function startModsec({ upstream }) {
     'SecRuleRemoveById 200007',
     `SecRule &ARGS "@ge ${MODSEC_ARGS_LIMIT}" "id:200017,phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request body due to large argument count'"`,
   ];
-  if (!setsId(crsSetup, 900000)) lines.push('SecAction "id:900000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level=1"');
-  if (!setsId(crsSetup, 900110)) lines.push('SecAction "id:900110,phase:1,nolog,pass,t:none,setvar:tx.inbound_anomaly_score_threshold=5,setvar:tx.outbound_anomaly_score_threshold=4"');
+  if (!setsId(crsSetup, 900000)) lines.push(`SecAction "id:900000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level=${paranoia}"`);
+  if (!setsId(crsSetup, 900110)) lines.push(`SecAction "id:900110,phase:1,nolog,pass,t:none,setvar:tx.inbound_anomaly_score_threshold=${threshold},setvar:tx.outbound_anomaly_score_threshold=4"`);
   lines.push(`Include ${crsSetup}`);
   if (existsSync(join(crsDir, 'REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf'))) lines.push(`Include ${join(crsDir, 'REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf')}`);
   lines.push(`Include ${CRS_RULES}/*.conf`);

@@ -12,7 +12,7 @@ import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { compileOperator, type CompiledOperator } from './operators.ts';
 import { literalMatcher } from './matcher-cache.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
-import { buildRequestView, type RequestView, type ViewLimits } from './request-view.ts';
+import { buildRequestView, HEADER_COLLECTIONS, type HeaderGate, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { lowercase, transforms, type Transform } from './transforms.ts';
 import { ASCII_BITS, ASCII_WS, chainTriggers, finishTriggers, T_ALL, T_NONASCII, T_WS, valueTriggers, whitespaceLens } from './triggers.ts';
@@ -172,6 +172,8 @@ interface CollectionPlan {
    * not evaluated again here (`json` after `args`, which hold the same JSON leaves).
    */
   coveredBy: number[];
+  /** Whether its targets come from the header lines alone (HEADER_COLLECTIONS): skipped when the header block is known clean. */
+  fromHeaders: boolean;
 }
 
 interface Plan {
@@ -186,6 +188,8 @@ interface Plan {
   memoStats: Int32Array;
   /** Whether some group with literals can be seen through the whitespace lens (see `whitespaceLens`). */
   wsLens: boolean;
+  /** Whether some collection comes from the header lines (see `headerBlock`). */
+  anyHeaders: boolean;
 }
 
 /**
@@ -229,6 +233,27 @@ function memoCounted(plan: Plan, c: number, hit: boolean): void {
 
 const MEMO_WINDOW = 1024;
 const MEMO_PAUSE = 16 * 1024;
+
+/** Header blocks longer than this are not remembered (see `headerBlock`). */
+const BLOCK_MAX_CHARS = 4096;
+
+/**
+ * A request's header lines as one string (name NUL value NUL …), the key under which the memo remembers a header block
+ * a plan found clean: every target of the header collections is a function of these lines alone, so the next request
+ * with the same block (an API client, a page's fetches: the same headers and cookies) skips those collections with one
+ * lookup instead of one per header and cookie. Null when longer than BLOCK_MAX_CHARS, or when a name or value holds a
+ * NUL (which would make the key ambiguous).
+ */
+function headerBlock(lines: ReadonlyArray<readonly [string, string]>): string | null {
+  let s = '';
+  for (let i = 0; i < lines.length; i++) {
+    const n = lines[i][0];
+    const v = lines[i][1];
+    if (s.length + n.length + v.length + 2 > BLOCK_MAX_CHARS || n.includes('\0') || v.includes('\0')) return null;
+    s += n + '\0' + v + '\0';
+  }
+  return s;
+}
 
 /** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
 const MEMO_MAX_CHARS = 256;
@@ -483,6 +508,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
       whole: entryList(wholeList, regexKeyed, sigs.length),
       keyed: regexKeyed.length > 0 || list.some((x) => x.ps.removed.length > 0),
       coveredBy: [],
+      fromHeaders: HEADER_COLLECTIONS.has(collection.startsWith('count:') ? collection.slice(6) : collection),
     });
   }
   const plain = (cp: CollectionPlan) => !cp.keyed && !cp.isCount && cp.byKey.size === 0 && cp.regexKeyed.length === 0;
@@ -498,7 +524,11 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   // level, shared through the matcher cache): each distinct string a request holds, raw or transformed, is scanned once, whatever selects it.
   const entries = sigs.filter((sig) => sig.op.literals !== null && sig.spec.paranoia <= paranoia).map((sig) => ({ owner: sig.index, literals: sig.op.literals as string[] }));
   const wsLens = collections.some((cp) => cp.whole.wsLens || [...cp.byKey.values()].some((l) => l.wsLens));
-  return { id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [], memoStats: new Int32Array(collections.length * 3), wsLens };
+  return {
+    id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [],
+    // One slot per collection, and one for the header block (index collections.length).
+    memoStats: new Int32Array((collections.length + 1) * 3), wsLens, anyHeaders: collections.some((cp) => cp.fromHeaders),
+  };
 }
 
 /**
@@ -693,6 +723,8 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   const limits = opts.limits;
   const version = opts.version;
   const memo = (opts.memo ?? MEMO_ENTRIES) > 0 ? new CleanMemo(opts.memo ?? MEMO_ENTRIES) : null;
+  // Header blocks are longer than targets: fewer of them (at most 2 × cap × BLOCK_MAX_CHARS characters).
+  const blockMemo = memo !== null ? new CleanMemo(Math.max(64, (opts.memo ?? MEMO_ENTRIES) >> 3)) : null;
 
   function planFor(paranoia: ParanoiaLevel, site: string | undefined, path: string, clientIp: string | undefined): Plan {
     let key = String(paranoia);
@@ -712,12 +744,39 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     return plan;
   }
 
+  /** The key to look a header block up under for this plan, or null (no header collections, memo paused, no key). */
+  function blockKey(plan: Plan, lines: ReadonlyArray<readonly [string, string]>): string | null {
+    return plan.anyHeaders && memoPays(plan, plan.collections.length) ? headerBlock(lines) : null;
+  }
+
+  // The header gate `inspect` gives the view builder: it picks the plan from the decoded path and asks the memo whether
+  // that plan knows the header block clean; if so the view leaves the header targets out. Inspection is synchronous,
+  // so one scratch record carries the context in and the plan and the block's key (on a miss) out.
+  const gs: { ctx: InspectContext | null; plan: Plan | null; key: string | null } = { ctx: null, plan: null, key: null };
+  const gate: HeaderGate = (path, lines) => {
+    const ctx = gs.ctx as InspectContext;
+    const plan = (gs.plan = planFor(ctx.paranoia, ctx.site, ctx.path ?? path, ctx.clientIp));
+    const key = blockKey(plan, lines);
+    if (key === null) return false;
+    const hit = (blockMemo as CleanMemo).has(key, plan.id);
+    memoCounted(plan, plan.collections.length, hit);
+    if (!hit) gs.key = key;
+    return hit;
+  };
+
   function inspectView(view: RequestView, ctx: InspectContext): Verdict {
+    return evaluate(view, ctx, false, null, null);
+  }
+
+  /**
+   * Evaluate a view. `gated`: the view was built with `gate`, which picked `gatePlan` and, on a miss, the header block's
+   * key; else the header block is looked up here (its targets are in the view, its collections are skipped on a hit).
+   */
+  function evaluate(view: RequestView, ctx: InspectContext, gated: boolean, gatePlan: Plan | null, gateKey: string | null): Verdict {
     const paranoia = ctx.paranoia;
     const base = { mode: ctx.mode, threshold: ctx.threshold, paranoia, rulesetVersion: version };
     if (ctx.mode === 'off') return { action: 'allow', score: 0, matches: [], findings: [], ...base };
-    const path = ctx.path ?? view.byCollection.get('path')?.[0]?.value ?? '/';
-    const plan = planFor(paranoia, ctx.site, path, ctx.clientIp);
+    const plan = gatePlan ?? planFor(paranoia, ctx.site, ctx.path ?? view.byCollection.get('path')?.[0]?.value ?? '/', ctx.clientIp);
     // Shared by every call (inspection is synchronous): the entries this request sets are cleared before it returns.
     const matched = matchedBuf;
     const cache: SeenCache = { byValue: new Map(), byLength: new Map() };
@@ -816,10 +875,25 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const run = (ps: PlanSig, g: Group, t: Target, seen: Seen): void => {
       test(ps, t, transformed(cache, seen, g, bitsOfMade));
     };
+    // A header block this plan found clean before: its collections are skipped (see `headerBlock`). One not known yet
+    // is remembered when the whole request matched nothing (so no signature was skipped on a header as matched
+    // earlier) and its lines raised no finding (a view that leaves them out raises none).
+    let skipHeaders = view.headersLeftOut === true;
+    let block = gateKey;
+    const lines = view.headerLines;
+    if (!gated && blockMemo !== null && lines !== undefined) {
+      block = blockKey(plan, lines);
+      if (block !== null) {
+        skipHeaders = blockMemo.has(block, plan.id);
+        memoCounted(plan, plan.collections.length, skipHeaders);
+        if (skipHeaders) block = null;
+      }
+    }
     try {
       const collections = plan.collections;
       for (let c = 0; c < collections.length; c++) {
         const cp = collections[c];
+        if (skipHeaders && cp.fromHeaders) continue;
         const coll = cp.collection;
         const targets = cp.isCount ? countTargets(view, coll) : view.byCollection.get(coll);
         if (targets === undefined) continue;
@@ -904,6 +978,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           if (where !== null && clean && matches.length === before) memo!.add(t.value, where);
         }
       }
+      if (block !== null && matches.length === 0 && view.headerFindings === 0) (blockMemo as CleanMemo).add(block, plan.id);
     } finally {
       for (const i of matchedList) matched[i] = 0;
     }
@@ -918,7 +993,17 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     inspectView,
     inspect(input, ctx) {
       if (ctx.mode === 'off') return inspectView({ targets: [], findings: [], byCollection: new Map() }, ctx);
-      return inspectView(buildRequestView(input, limits), ctx);
+      if (blockMemo === null) return evaluate(buildRequestView(input, limits), ctx, false, null, null);
+      gs.ctx = ctx;
+      gs.plan = null;
+      gs.key = null;
+      let view: RequestView;
+      try {
+        view = buildRequestView(input, limits, gate);
+      } finally {
+        gs.ctx = null;
+      }
+      return evaluate(view, ctx, true, gs.plan, gs.key);
     },
   };
 }

@@ -83,7 +83,26 @@ export interface RequestView {
   findings: Finding[];
   /** The same targets grouped by collection, in order (what the engine selects from). */
   byCollection: Map<string, Target[]>;
+  /**
+   * The header lines the view was built from (names as sent): the targets of HEADER_COLLECTIONS are a function of them
+   * alone, so the engine can remember a whole header block it found clean.
+   */
+  headerLines?: ReadonlyArray<readonly [string, string]>;
+  /** Findings the header lines raised (counted before the findings cap and duplicates are dropped). */
+  headerFindings?: number;
+  /** True when the targets of HEADER_COLLECTIONS were left out (see `HeaderGate`). */
+  headersLeftOut?: boolean;
 }
+
+/**
+ * Asked once per view, with the decoded path and the header lines, before they become targets: true leaves out the
+ * targets of HEADER_COLLECTIONS (the engine knows this header block clean). Content-Type and Content-Encoding are still
+ * read for the body.
+ */
+export type HeaderGate = (path: string, lines: ReadonlyArray<readonly [string, string]>) => boolean;
+
+/** The collections whose targets come from the header lines and nothing else (their `count:` forms too). */
+export const HEADER_COLLECTIONS: ReadonlySet<string> = new Set(['headers', 'headers_names', 'cookies', 'cookie_names']);
 
 /** Control chars other than tab / CR / LF (allowed in argument values, e.g. textareas). */
 const CTL_VALUE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
@@ -108,6 +127,8 @@ class ViewBuilder implements BodySink {
   /** Hard cap on any one collection (names, cookies, headers, ...), so no input makes the view unbounded. */
   private readonly perCollection: number;
   private readonly capped = new Set<string>();
+  /** Findings raised so far, kept or not (the cap and duplicates drop some). */
+  raised = 0;
 
   constructor(private readonly limits: Required<ViewLimits>) {
     this.perCollection = 2 * limits.maxArgs;
@@ -129,6 +150,7 @@ class ViewBuilder implements BodySink {
   }
 
   finding(code: string, message: string, target?: string): void {
+    this.raised++;
     const id = target === undefined ? code : code + '\0' + target;
     if (this.seenFindings.has(id)) return;
     if (this.findings.length >= this.limits.maxFindings) return;
@@ -243,7 +265,7 @@ class ViewBuilder implements BodySink {
  * Build the view of one request. Cheap for the common case (a GET with a few arguments is a few
  * µs); never throws on bad input (it becomes findings); never changes the input.
  */
-export function buildRequestView(input: RequestInput, limits?: ViewLimits): RequestView {
+export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?: HeaderGate): RequestView {
   const lim: Required<ViewLimits> = limits === undefined ? DEFAULT_VIEW_LIMITS : { ...DEFAULT_VIEW_LIMITS, ...limits };
   const v = new ViewBuilder(lim);
   const url = input.url;
@@ -280,8 +302,17 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits): Requ
   const contentTypes: string[] = [];
   let contentEncoding: string | undefined;
   const headers = input.headers;
+  const raisedBefore = v.raised;
+  const leaveOut = gate !== undefined && gate(dp.path, headers);
   for (let i = 0; i < headers.length; i++) {
     const [rawName, value] = headers[i];
+    if (leaveOut) {
+      // Only what the body needs: the names are compared without lowercasing them (most differ in length).
+      const n = rawName.length;
+      if (n === 12 && rawName.toLowerCase() === 'content-type') contentTypes.push(value);
+      else if (n === 16 && rawName.toLowerCase() === 'content-encoding') contentEncoding = contentEncoding === undefined ? value : contentEncoding + ', ' + value;
+      continue;
+    }
     const name = rawName.toLowerCase();
     v.add('headers', name, value);
     v.add('headers_names', name, rawName);
@@ -298,6 +329,7 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits): Requ
       contentEncoding = contentEncoding === undefined ? value : contentEncoding + ', ' + value;
     }
   }
+  const headerFindings = v.raised - raisedBefore;
 
   const body = input.body;
   if (input.bodyTruncated) v.finding('body_truncated', 'body longer than the inspection limit; only the start was inspected', 'body_raw');
@@ -309,7 +341,7 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits): Requ
   }
 
   v.joinDuplicates();
-  return { targets: v.targets, findings: v.findings, byCollection: v.byCollection };
+  return { targets: v.targets, findings: v.findings, byCollection: v.byCollection, headerLines: headers, headerFindings, headersLeftOut: leaveOut };
 }
 
 /** Targets of one collection (empty array when none). */

@@ -115,6 +115,57 @@ t.test('the full library decides every example the same with and without the mem
   }
 });
 
+t.test('a header block known clean is skipped whole, even a header too long for the target memo; any change to it is evaluated', async (t) => {
+  const specs = [sig(2, 'x', { operator: 'detect_sqli', pattern: undefined, targets: ['args', 'headers'] })];
+  const { rs, runs } = counted(specs);
+  const ua = 'Mozilla/5.0 ' + 'x'.repeat(300); // longer than a target the memo keeps (256)
+  const req = (q: string, headers: Record<string, string> = {}) => exampleToInput({ uri: `/s?q=${q}`, headers: { 'User-Agent': ua, ...headers } });
+  t.equal(rs.inspect(req('a'), ctx).action, 'allow');
+  const first = runs.n;
+  t.equal(rs.inspect(req('b'), ctx).action, 'allow');
+  t.equal(runs.n, first + 1, 'the second request with the same headers ran the detector on its new argument only');
+  t.equal(rs.inspect(req('c', { 'X-Extra': 'y' }), ctx).action, 'allow');
+  t.ok(runs.n >= first + 3, 'another block: the long User-Agent is evaluated again');
+  t.equal(rs.inspect(req('d', { 'X-Extra': "1' OR '1'='1" }), ctx).action, 'block', 'one value changed: evaluated, and it blocks');
+  t.equal(rs.inspect(req('e', { 'X-EXTRA': 'y' }), ctx).action, 'allow', 'a name in another case is another block (headers_names sees names as sent)');
+});
+
+t.test('a header block is not remembered when anything in the request matched (signatures that matched were skipped on it)', async (t) => {
+  // Signature 1 reads args before headers: on the first request it matches on `q` and is skipped on the User-Agent.
+  const rs = compileRuleset([sig(1, 'evil')], { version: 1 });
+  const headers = { 'User-Agent': 'evil-bot/1.0' };
+  const both = rs.inspect(exampleToInput({ uri: '/s?q=evil', headers }), ctx);
+  t.same(both.matches.map((m) => m.target), ['args:q']);
+  t.equal(rs.inspect(exampleToInput({ uri: '/s?q=fine', headers }), ctx).action, 'block', 'the same headers alone still block');
+});
+
+t.test('a header block is remembered per plan: clean at PL1 does not hide a PL2 signature, nor an excluded path another path', async (t) => {
+  const headers = { 'X-Note': '1 union select 2' };
+  // Signature 9 reads the headers at every level and on every path, so each plan evaluates (and remembers) the block.
+  const other = sig(9, 'zzz', { targets: ['headers'] });
+  const pl = compileRuleset([sig(1, 'union\\s+select', { paranoia: 2, targets: ['headers'] }), other], { version: 1 });
+  for (let i = 0; i < 2; i++) t.equal(pl.inspect(exampleToInput({ uri: '/', headers }), ctx).action, 'allow', 'PL1');
+  t.equal(pl.inspect(exampleToInput({ uri: '/', headers }), { ...ctx, paranoia: 2 }).action, 'block', 'PL2');
+  const ex = compileRuleset([sig(1, 'union\\s+select', { targets: ['headers'] }), other], { version: 1, exclusions: [{ id: 'e', rule: '1', pathPrefix: '/search/' }] });
+  for (let i = 0; i < 2; i++) t.equal(ex.inspect(exampleToInput({ uri: '/search/x', headers }), ctx).action, 'allow', 'excluded on /search/');
+  t.equal(ex.inspect(exampleToInput({ uri: '/other', headers }), ctx).action, 'block', 'the same headers elsewhere');
+});
+
+t.test('a header block whose lines raised a finding is not remembered: the finding is reported on every request', async (t) => {
+  const rs = compileRuleset([sig(1, 'evil')], { version: 1 });
+  for (let i = 0; i < 3; i++) {
+    const v = rs.inspect(exampleToInput({ uri: `/s?q=${i}`, headers: { 'X-A': 'a\x01b' } }), ctx);
+    t.same(v.findings.map((f) => `${f.code}@${f.target}`), ['ctl_chars@headers:x-a'], `request ${i + 1}`);
+  }
+});
+
+t.test('with the header block known clean, Content-Type still decides how the body is read', async (t) => {
+  const rs = compileRuleset([sig(1, 'evil', { targets: ['json'] })], { version: 1 });
+  const post = (body: string) => exampleToInput({ method: 'POST', uri: '/api', headers: { 'Content-Type': 'application/json' }, body });
+  for (let i = 0; i < 2; i++) t.equal(rs.inspect(post('{"a":"fine"}'), ctx).action, 'allow');
+  t.equal(rs.inspect(post('{"a":"evil"}'), ctx).action, 'block', 'same headers (same length), JSON read and the attack found');
+});
+
 t.test('the memo is bounded: two generations of at most `cap` entries; a hit keeps an entry young', async (t) => {
   const m = new CleanMemo(100);
   for (let i = 0; i < 10_000; i++) m.add(`k${i}`, 1);

@@ -12,6 +12,7 @@ import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { compileOperator, type CompiledOperator } from './operators.ts';
 import { literalMatcher } from './matcher-cache.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
+import { blockFingerprint, HeaderBlockMemo, type HeaderLines } from './header-block-memo.ts';
 import { buildRequestView, HEADER_COLLECTIONS, type HeaderGate, type RequestView, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { lowercase, transforms, type Transform } from './transforms.ts';
@@ -188,7 +189,7 @@ interface Plan {
   memoStats: Int32Array;
   /** Whether some group with literals can be seen through the whitespace lens (see `whitespaceLens`). */
   wsLens: boolean;
-  /** Whether some collection comes from the header lines (see `headerBlock`). */
+  /** Whether some collection comes from the header lines (see HeaderBlockMemo). */
   anyHeaders: boolean;
 }
 
@@ -233,27 +234,6 @@ function memoCounted(plan: Plan, c: number, hit: boolean): void {
 
 const MEMO_WINDOW = 1024;
 const MEMO_PAUSE = 16 * 1024;
-
-/** Header blocks longer than this are not remembered (see `headerBlock`). */
-const BLOCK_MAX_CHARS = 4096;
-
-/**
- * A request's header lines as one string (name NUL value NUL …), the key under which the memo remembers a header block
- * a plan found clean: every target of the header collections is a function of these lines alone, so the next request
- * with the same block (an API client, a page's fetches: the same headers and cookies) skips those collections with one
- * lookup instead of one per header and cookie. Null when longer than BLOCK_MAX_CHARS, or when a name or value holds a
- * NUL (which would make the key ambiguous).
- */
-function headerBlock(lines: ReadonlyArray<readonly [string, string]>): string | null {
-  let s = '';
-  for (let i = 0; i < lines.length; i++) {
-    const n = lines[i][0];
-    const v = lines[i][1];
-    if (s.length + n.length + v.length + 2 > BLOCK_MAX_CHARS || n.includes('\0') || v.includes('\0')) return null;
-    s += n + '\0' + v + '\0';
-  }
-  return s;
-}
 
 /** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
 const MEMO_MAX_CHARS = 256;
@@ -724,7 +704,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   const version = opts.version;
   const memo = (opts.memo ?? MEMO_ENTRIES) > 0 ? new CleanMemo(opts.memo ?? MEMO_ENTRIES) : null;
   // Header blocks are longer than targets: fewer of them (at most 2 × cap × BLOCK_MAX_CHARS characters).
-  const blockMemo = memo !== null ? new CleanMemo(Math.max(64, (opts.memo ?? MEMO_ENTRIES) >> 3)) : null;
+  const blockMemo = memo !== null ? new HeaderBlockMemo(Math.max(64, (opts.memo ?? MEMO_ENTRIES) >> 3)) : null;
 
   function planFor(paranoia: ParanoiaLevel, site: string | undefined, path: string, clientIp: string | undefined): Plan {
     let key = String(paranoia);
@@ -744,35 +724,35 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     return plan;
   }
 
-  /** The key to look a header block up under for this plan, or null (no header collections, memo paused, no key). */
-  function blockKey(plan: Plan, lines: ReadonlyArray<readonly [string, string]>): string | null {
-    return plan.anyHeaders && memoPays(plan, plan.collections.length) ? headerBlock(lines) : null;
+  /** The fingerprint to look a header block up under for this plan, or -1 (no header collections, memo paused, too large). */
+  function blockKey(plan: Plan, lines: HeaderLines): number {
+    return plan.anyHeaders && memoPays(plan, plan.collections.length) ? blockFingerprint(lines) : -1;
   }
 
   // The header gate `inspect` gives the view builder: it picks the plan from the decoded path and asks the memo whether
   // that plan knows the header block clean; if so the view leaves the header targets out. Inspection is synchronous,
-  // so one scratch record carries the context in and the plan and the block's key (on a miss) out.
-  const gs: { ctx: InspectContext | null; plan: Plan | null; key: string | null } = { ctx: null, plan: null, key: null };
+  // so one scratch record carries the context in and the plan and the block's fingerprint (on a miss) out.
+  const gs: { ctx: InspectContext | null; plan: Plan | null; key: number } = { ctx: null, plan: null, key: -1 };
   const gate: HeaderGate = (path, lines) => {
     const ctx = gs.ctx as InspectContext;
     const plan = (gs.plan = planFor(ctx.paranoia, ctx.site, ctx.path ?? path, ctx.clientIp));
     const key = blockKey(plan, lines);
-    if (key === null) return false;
-    const hit = (blockMemo as CleanMemo).has(key, plan.id);
+    if (key < 0) return false;
+    const hit = (blockMemo as HeaderBlockMemo).has(key, lines, plan.id);
     memoCounted(plan, plan.collections.length, hit);
     if (!hit) gs.key = key;
     return hit;
   };
 
   function inspectView(view: RequestView, ctx: InspectContext): Verdict {
-    return evaluate(view, ctx, false, null, null);
+    return evaluate(view, ctx, false, null, -1);
   }
 
   /**
    * Evaluate a view. `gated`: the view was built with `gate`, which picked `gatePlan` and, on a miss, the header block's
-   * key; else the header block is looked up here (its targets are in the view, its collections are skipped on a hit).
+   * fingerprint; else the header block is looked up here (its targets are in the view, its collections are skipped on a hit).
    */
-  function evaluate(view: RequestView, ctx: InspectContext, gated: boolean, gatePlan: Plan | null, gateKey: string | null): Verdict {
+  function evaluate(view: RequestView, ctx: InspectContext, gated: boolean, gatePlan: Plan | null, gateKey: number): Verdict {
     const paranoia = ctx.paranoia;
     const base = { mode: ctx.mode, threshold: ctx.threshold, paranoia, rulesetVersion: version };
     if (ctx.mode === 'off') return { action: 'allow', score: 0, matches: [], findings: [], ...base };
@@ -875,7 +855,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const run = (ps: PlanSig, g: Group, t: Target, seen: Seen): void => {
       test(ps, t, transformed(cache, seen, g, bitsOfMade));
     };
-    // A header block this plan found clean before: its collections are skipped (see `headerBlock`). One not known yet
+    // A header block this plan found clean before: its collections are skipped (see HeaderBlockMemo). One not known yet
     // is remembered when the whole request matched nothing (so no signature was skipped on a header as matched
     // earlier) and its lines raised no finding (a view that leaves them out raises none).
     let skipHeaders = view.headersLeftOut === true;
@@ -883,10 +863,10 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     const lines = view.headerLines;
     if (!gated && blockMemo !== null && lines !== undefined) {
       block = blockKey(plan, lines);
-      if (block !== null) {
-        skipHeaders = blockMemo.has(block, plan.id);
+      if (block >= 0) {
+        skipHeaders = blockMemo.has(block, lines, plan.id);
         memoCounted(plan, plan.collections.length, skipHeaders);
-        if (skipHeaders) block = null;
+        if (skipHeaders) block = -1;
       }
     }
     try {
@@ -978,7 +958,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           if (where !== null && clean && matches.length === before) memo!.add(t.value, where);
         }
       }
-      if (block !== null && matches.length === 0 && view.headerFindings === 0) (blockMemo as CleanMemo).add(block, plan.id);
+      if (block >= 0 && matches.length === 0 && view.headerFindings === 0) (blockMemo as HeaderBlockMemo).add(block, lines as HeaderLines, plan.id);
     } finally {
       for (const i of matchedList) matched[i] = 0;
     }
@@ -993,10 +973,10 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     inspectView,
     inspect(input, ctx) {
       if (ctx.mode === 'off') return inspectView({ targets: [], findings: [], byCollection: new Map() }, ctx);
-      if (blockMemo === null) return evaluate(buildRequestView(input, limits), ctx, false, null, null);
+      if (blockMemo === null) return evaluate(buildRequestView(input, limits), ctx, false, null, -1);
       gs.ctx = ctx;
       gs.plan = null;
-      gs.key = null;
+      gs.key = -1;
       let view: RequestView;
       try {
         view = buildRequestView(input, limits, gate);

@@ -53,15 +53,13 @@ export function percentDecode(s: string, plus: boolean, uni = false): PercentRes
     if (firstPlus < 0) return { value: s, changed: false, invalid: false, badUtf8: false };
     return { value: s.replaceAll('+', ' '), changed: true, invalid: false, badUtf8: false };
   }
-  if (!uni || !hasPercentU(s, firstPct)) {
-    // Fast path: the native decoder handles well-formed input (with no `%u` to decode); it throws on a bad % or bad
-    // UTF-8, and then the byte-wise decoder below says which.
-    try {
-      const value = decodeURIComponent(firstPlus >= 0 ? s.replaceAll('+', ' ') : s);
-      return { value, changed: true, invalid: false, badUtf8: false };
-    } catch {
-      // fall through
-    }
+  // Fast path: the native decoder handles well-formed input. It throws on a bad % or bad UTF-8, and on any `%u` (`u`
+  // is not a hex digit), so `%uXXXX` needs no search first: the byte-wise decoder below decodes it, and says what was bad.
+  try {
+    const value = decodeURIComponent(firstPlus >= 0 ? s.replaceAll('+', ' ') : s);
+    return { value, changed: true, invalid: false, badUtf8: false };
+  } catch {
+    // fall through
   }
   const flags = { badUtf8: false };
   let invalid = false;
@@ -119,12 +117,6 @@ export function percentDecode(s: string, plus: boolean, uni = false): PercentRes
   if (!changed) return { value: s, changed: false, invalid, badUtf8: false };
   out += s.slice(start);
   return { value: out, changed: true, invalid, badUtf8: flags.badUtf8 };
-}
-
-/** Whether `s` has a `%u` or `%U` at or after `from` (a candidate `%uXXXX`). */
-function hasPercentU(s: string, from: number): boolean {
-  // Two native searches: a form body holds a `%` every few characters, each a call in a loop over them.
-  return s.indexOf('%u', from) >= 0 || s.indexOf('%U', from) >= 0;
 }
 
 /** True when `s` still holds a valid `%XX` (or `%uXXXX`) sequence, i.e. one more decode would change it. */

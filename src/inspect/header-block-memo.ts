@@ -55,7 +55,13 @@ export class HeaderBlockMemo {
   private young = new Map<number, BlockEntry[]>();
   private old = new Map<number, BlockEntry[]>();
   private youngEntries = 0;
+  private oldEntries = 0;
   constructor(private readonly cap: number) {}
+
+  /** Blocks held (at most twice the cap). */
+  get size(): number {
+    return this.youngEntries + this.oldEntries;
+  }
 
   /** Whether plan `where` found these lines (fingerprint `fp`, from `blockFingerprint`) clean. */
   has(fp: number, lines: HeaderLines, where: number): boolean {
@@ -83,6 +89,7 @@ export class HeaderBlockMemo {
     }
     if (++this.youngEntries >= this.cap) {
       this.old = this.young;
+      this.oldEntries = this.youngEntries;
       this.young = new Map();
       this.youngEntries = 0;
     }

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { CleanMemo, compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
+import { blockFingerprint, HeaderBlockMemo } from '../../src/inspect/header-block-memo.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
 import { checkSignature, readSignatureFiles } from '../../src/signatures/loader.ts';
 import type { ExampleRequest, SignatureSpec, Verdict } from '../../src/types.ts';
@@ -164,6 +165,27 @@ t.test('with the header block known clean, Content-Type still decides how the bo
   const post = (body: string) => exampleToInput({ method: 'POST', uri: '/api', headers: { 'Content-Type': 'application/json' }, body });
   for (let i = 0; i < 2; i++) t.equal(rs.inspect(post('{"a":"fine"}'), ctx).action, 'allow');
   t.equal(rs.inspect(post('{"a":"evil"}'), ctx).action, 'block', 'same headers (same length), JSON read and the attack found');
+});
+
+t.test('the header block memo is bounded, and blocks of one fingerprint are compared line by line (at most 8 kept)', async (t) => {
+  const m = new HeaderBlockMemo(50);
+  const block = (i: number): Array<[string, string]> => [['Host', 'example.com'], ['X-N', String(i).padStart(6, '0')]];
+  const fp = blockFingerprint(block(0));
+  t.equal(blockFingerprint(block(999_999)), fp, 'same line count and length: same fingerprint');
+  for (let i = 0; i < 100; i++) m.add(fp, block(i), 1);
+  t.ok(m.size <= 16, `${m.size} blocks held for one fingerprint (two generations of at most 8)`);
+  let hits = 0;
+  for (let i = 0; i < 100; i++) if (m.has(fp, block(i), 1)) hits++;
+  t.ok(hits > 0 && hits <= 16, `${hits} of the 100 found`);
+  t.notOk(m.has(fp, block(500), 1), 'a block never added is not found');
+  t.notOk(m.has(fp, block(0), 2), 'nor one added for another plan');
+  const many = new HeaderBlockMemo(50);
+  for (let i = 0; i < 10_000; i++) {
+    const b: Array<[string, string]> = [['X-N', 'v'.repeat(i % 3000)], ['X-I', String(i)]];
+    many.add(blockFingerprint(b), b, 1);
+  }
+  t.ok(many.size <= 100, `${many.size} blocks held after 10,000 (cap 50 per generation)`);
+  t.equal(blockFingerprint([['X', 'v'.repeat(5000)]]), -1, 'a block over 4,096 characters is not remembered');
 });
 
 t.test('the memo is bounded: two generations of at most `cap` entries; a hit keeps an entry young', async (t) => {

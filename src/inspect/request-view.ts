@@ -116,17 +116,22 @@ class ViewBuilder implements BodySink {
   readonly targets: Target[] = [];
   readonly findings: Finding[] = [];
   readonly byCollection = new Map<string, Target[]>();
-  private readonly seenFindings = new Set<string>();
-  private readonly seenCodes = new Set<string>();
+  // Made on the first finding / cap (most requests have none: no Set to allocate).
+  private seenFindings: Set<string> | null = null;
+  private seenCodes: Set<string> | null = null;
   private args = 0;
   private argsFull = false;
   /** `args` targets whose names can repeat (query, form, multipart, XML); JSON paths are unique. */
   private readonly repeatable: Target[] = [];
-  /** Names of repeatable args that came from forms/query/multipart (XML repeats elements as lists). */
-  private readonly fieldNames = new Set<string>();
+  /**
+   * Where XML values start in `repeatable` (-1: none). The ones before came from the query, a form or multipart
+   * (fields: a repeated name is parameter pollution); XML repeats elements as lists. A body is one or the other, and
+   * the query comes first.
+   */
+  private xmlFrom = -1;
   /** Hard cap on any one collection (names, cookies, headers, ...), so no input makes the view unbounded. */
   private readonly perCollection: number;
-  private readonly capped = new Set<string>();
+  private capped: Set<string> | null = null;
   /** Findings raised so far, kept or not (the cap and duplicates drop some). */
   raised = 0;
 
@@ -140,8 +145,9 @@ class ViewBuilder implements BodySink {
     if (list === undefined) this.byCollection.set(collection, [t]);
     else if (list.length < this.perCollection) list.push(t);
     else {
-      if (!this.capped.has(collection)) {
-        this.capped.add(collection);
+      const capped = (this.capped ??= new Set());
+      if (!capped.has(collection)) {
+        capped.add(collection);
         this.finding('targets_too_many', `more than ${this.perCollection} ${collection} targets; the rest are not inspected`, collection);
       }
       return;
@@ -152,13 +158,15 @@ class ViewBuilder implements BodySink {
   finding(code: string, message: string, target?: string): void {
     this.raised++;
     const id = target === undefined ? code : code + '\0' + target;
-    if (this.seenFindings.has(id)) return;
+    const seen = (this.seenFindings ??= new Set());
+    if (seen.has(id)) return;
     if (this.findings.length >= this.limits.maxFindings) return;
-    this.seenFindings.add(id);
+    seen.add(id);
     const f: Finding = target === undefined ? { code, message } : { code, message, target };
     this.findings.push(f);
-    if (!this.seenCodes.has(code)) {
-      this.seenCodes.add(code);
+    const codes = (this.seenCodes ??= new Set());
+    if (!codes.has(code)) {
+      codes.add(code);
       this.add('findings', code, code);
     }
   }
@@ -185,7 +193,6 @@ class ViewBuilder implements BodySink {
     if (!this.takeArg()) return false;
     this.add('args', name, value);
     this.pushRepeatable();
-    this.fieldNames.add(name);
     this.add(origin, name, value);
     this.add('args_names', name, name);
     if (CTL_VALUE.test(value) || CTL_STRICT.test(name)) this.finding('ctl_chars', 'control characters in an argument', 'args:' + name);
@@ -220,10 +227,13 @@ class ViewBuilder implements BodySink {
       }
     }
     if (!dup) return;
+    const fieldNames = new Set<string>();
+    const fieldEnd = this.xmlFrom < 0 ? args.length : this.xmlFrom;
+    for (let i = 0; i < fieldEnd; i++) fieldNames.add(args[i].key);
     for (const [name, values] of byName) {
       if (values.length < 2) continue;
       this.add('args', name, values.join(','));
-      if (this.fieldNames.has(name) && !name.endsWith('[]')) this.finding('args_duplicate', 'an argument name is sent more than once', 'args:' + name);
+      if (fieldNames.has(name) && !name.endsWith('[]')) this.finding('args_duplicate', 'an argument name is sent more than once', 'args:' + name);
     }
   }
 
@@ -246,6 +256,7 @@ class ViewBuilder implements BodySink {
   xmlValue(path: string, value: string): boolean {
     if (!this.takeArg()) return false;
     this.add('args', path, value);
+    if (this.xmlFrom < 0) this.xmlFrom = this.repeatable.length;
     this.pushRepeatable();
     this.add('args_post', path, value);
     this.add('xml', path, value);

@@ -153,3 +153,16 @@ t.test('limits: args_too_many, body_raw cap', async (t) => {
   t.equal(values(big, 'body_raw')[0].length, 1000);
 });
 
+
+t.test('parameter pollution is a query or form name sent twice; XML elements repeated as a list are not', async (t) => {
+  const xml = '<order><item>a</item><item>b</item></order>';
+  const v = buildRequestView(req({ method: 'POST', url: '/o?q=1&q=2&one=x', headers: [['Content-Type', 'application/xml']], body: xml }));
+  const dup = v.findings.filter((f) => f.code === 'args_duplicate').map((f) => f.target);
+  t.same(dup, ['args:q'], 'the query name only');
+  const items = v.targets.filter((x) => x.collection === 'xml').map((x) => x.value);
+  t.same(items, ['a', 'b'], 'both XML values are targets');
+  const joined = targetsOf(v, 'args').filter((x) => x.value === 'a,b');
+  t.equal(joined.length, 1, 'and their values are also joined, as any repeated name');
+  const noXmlDup = buildRequestView(req({ method: 'POST', url: '/o?one=x', headers: [['Content-Type', 'application/xml']], body: xml }));
+  t.same(noXmlDup.findings.filter((f) => f.code === 'args_duplicate'), [], 'XML alone: no pollution finding');
+});

@@ -112,6 +112,19 @@ const CTL_STRICT = /[\x00-\x1f\x7f]/;
 const CTL_HEADER = /[\x00-\x08\x0a-\x1f\x7f]/;
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
+/** A target of the view. Its name (`collection:key`, or the collection alone) is made when read: only matches read it. */
+class ViewTarget implements Target {
+  constructor(
+    readonly collection: string,
+    readonly key: string,
+    readonly value: string,
+    private readonly single: boolean,
+  ) {}
+  get name(): string {
+    return this.single ? this.collection : this.collection + ':' + this.key;
+  }
+}
+
 class ViewBuilder implements BodySink {
   readonly targets: Target[] = [];
   readonly findings: Finding[] = [];
@@ -140,7 +153,7 @@ class ViewBuilder implements BodySink {
   }
 
   add(collection: string, key: string | null, value: string): void {
-    const t: Target = { collection, key: key ?? '', name: key === null ? collection : collection + ':' + key, value };
+    const t: Target = new ViewTarget(collection, key ?? '', value, key === null);
     const list = this.byCollection.get(collection);
     if (list === undefined) this.byCollection.set(collection, [t]);
     else if (list.length < this.perCollection) list.push(t);

@@ -4,7 +4,7 @@
  * says otherwise, and bounded (no nested quantifiers) so a 256 KiB body is scanned in linear time.
  */
 
-export type LeakFamily = 'sql-error' | 'stack-trace' | 'source-code' | 'directory-listing' | 'server-path';
+export type LeakFamily = 'sql-error' | 'stack-trace' | 'source-code' | 'directory-listing' | 'server-path' | 'webshell';
 
 export interface LeakPattern {
   /** Our own ids, 990100–990999 (outside the request signature ranges). */
@@ -191,5 +191,32 @@ export const LEAK_PATTERNS: readonly LeakPattern[] = [
     pattern: String.raw`\b[A-Za-z]:[\\/]inetpub\b|<title>\d{3}\.\d{1,2} - [^<\n]{1,200}</title>`,
     match: ['C:\\inetpub\\wwwroot\\web.config', 'c:/inetpub ', '<title>500.15 - Server error: Direct requests for GLOBAL.ASA are not allowed.</title>'],
     pass: ['inetpub is the IIS folder', '<title>404 - Not found</title>'],
+  },
+  // ---- Web shells: the backend serves a page of a known backdoor (it was compromised) -----------------------------
+  {
+    id: 990500, name: 'Web shell page (a known backdoor served by the backend)', family: 'webshell',
+    // Named shells anywhere in the title; a title that starts with "web shell"; banners of shells that have no title.
+    pattern: String.raw`<title>\s{0,4}(?:[^<\n]{0,80}?(?:\b(?:c99|r57|b374k|ncc|winx|antichat|safe0ver)\s?(?:web)?shell\b|\bwso\s(?:\d\.\d|20\d\d)\b)|web\s?shell\b|ru24postwebshell\b|aspydrvsinfo\b|rhtools\b)|\.:NCC:\. Shell\b|\bPHP backdoor by\b|\bvalue=["']?FilesMan\b`,
+    flags: 'i',
+    match: [
+      '<html><head><title>r57 Shell Version 1.50</title></head>',
+      '<title>c99shell v. 1.0 pre-release build</title>',
+      "<html><head><title>example.com - WSO 4.2.6</title>",
+      '<title>-:[GreenwooD]:- WinX Shell</title>',
+      '<title>Webshell Akmal archtte id</title>',
+      '<html>\n<head>\n<title>Ru24PostWebShell -',
+      '<html><title>ASPYDrvsInfo</title>',
+      '<h1>.:NCC:. Shell v1.0.3</h1>',
+      '<!-- Simple PHP backdoor by DK (http://example.org) -->',
+      '<input type=hidden name=a value="FilesMan">',
+    ],
+    pass: [
+      '<title>What is a web shell? A detection guide</title>',
+      '<title>Shell scripting 101</title>',
+      '<title>The r57 incident report</title>',
+      '<title>WSO2 API Manager</title>',
+      'We offer PHP backdoor detection as a service.',
+      '<title>Bash shell v5 release notes</title>',
+    ],
   },
 ];

@@ -12,11 +12,14 @@
 // The ~1 MiB JSON document has ~4.8k leaves (under Bulwark's 5000-argument limit, so both WAFs inspect all of it);
 // --json-many adds one of ~60k short leaves, which Bulwark refuses (413, more arguments than it inspects) and on which
 // ModSecurity spends about a minute per request.
-// Usage: node bench/inspection.bench.mjs [--rounds 3] [--duration 5] [--connections 50] [--json-reps 5] [--json-many] [--no-modsec] [--pin]
+// --compare DIR adds, in the same rounds, Bulwark block with the memo on from another checkout (DIR, with its own
+// node_modules and signatures/; e.g. `git worktree add ../base HEAD~3 && ln -s "$PWD/node_modules" ../base/`), and
+// prints this build / that build round by round: an A/B of two builds that shares the machine's changes of speed.
+// Usage: node bench/inspection.bench.mjs [--rounds 3] [--duration 5] [--connections 50] [--json-reps 5] [--json-many] [--no-modsec] [--pin] [--compare DIR]
 import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { interleave, LOAD_CPU, median, opt, pinning, requireWrk, roundRatios, startBulwark, startBulwarkWorkers, startChild } from './lib.mjs';
 import { startModsec } from './modsec.mjs';
 
@@ -27,6 +30,7 @@ const duration = Number(opt(args, 'duration', '5'));
 const connections = Number(opt(args, 'connections', '50'));
 const jsonReps = Number(opt(args, 'json-reps', '5'));
 const jsonMany = args.includes('--json-many');
+const compareDir = opt(args, 'compare', null);
 // --pin: every server on CPU 0 (Bulwark's workers and nginx's too), wrk and the origin on CPU 1 (see bench/lib.mjs).
 pinning(args.includes('--pin'));
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-inspect-bench-'));
@@ -36,10 +40,10 @@ try {
   const origin = await startChild(process.execPath, [join(import.meta.dirname, 'proxy.bench.mjs'), '--role', 'origin'], /READY (\d+)/, process.env, LOAD_CPU);
   children.push(origin.child);
   const upstream = `http://127.0.0.1:${origin.port}`;
-  const config = (memo) => {
-    const file = join(dir, `bench-memo-${memo}.json`);
+  const config = (memo, signatures) => {
+    const file = join(dir, `bench-memo-${memo}${signatures ? '-compare' : ''}.json`);
     // bodyLimit 4 MiB (default 1 MiB) so the ~1 MiB JSON documents are inspected whole; the GET and 2 KB POST do not notice.
-    writeFileSync(file, JSON.stringify({ rateLimit: { enabled: false }, events: { file: false }, inspection: { memo, bodyLimit: 4 * 1024 * 1024 } }));
+    writeFileSync(file, JSON.stringify({ rateLimit: { enabled: false }, events: { file: false }, inspection: { memo, bodyLimit: 4 * 1024 * 1024, ...(signatures ? { signatures } : {}) } }));
     return file;
   };
   const off = await startBulwark(['--upstream', upstream, '--mode', 'off', '--config', config(8192)]);
@@ -48,6 +52,9 @@ try {
   children.push(noMemo.child);
   const memo = await startBulwark(['--upstream', upstream, '--mode', 'block', '--config', config(8192)]);
   children.push(memo.child);
+  const other = compareDir === null ? null
+    : await startBulwark(['--upstream', upstream, '--mode', 'block', '--config', config(8192, resolve(compareDir, 'signatures'))], process.env, resolve(compareDir, 'src/cli/main.ts'));
+  if (other) children.push(other.child);
   if (!args.includes('--no-modsec')) modsec = await startModsec({ upstream });
   // nginx runs 2 workers, so Bulwark gets a 2-process row too (workers: N forks N cluster workers sharing the port).
   const workers2 = modsec ? await startBulwarkWorkers(2, ['--upstream', upstream, '--mode', 'block', '--config', config(8192)]) : null;
@@ -88,6 +95,7 @@ end
   // Before measuring: every WAF passes the bench's own requests (no false positive) and blocks a SQL injection.
   const wafs = { 'Bulwark block, memo off': noMemo.port, 'Bulwark block, memo on': memo.port };
   if (workers2) wafs['Bulwark block, memo on, 2 workers'] = workers2.port;
+  if (other) wafs[`Bulwark block, memo on, ${compareDir}`] = other.port;
   if (modsec) wafs['nginx + ModSecurity + CRS'] = modsec.port;
   const formHeaders = { ...browser, 'Content-Type': 'application/x-www-form-urlencoded' };
   for (const [name, port] of Object.entries(wafs)) {
@@ -105,6 +113,7 @@ end
   // The same servers for the GET, then for the POST (the 2-worker and ModSecurity rows only when ModSecurity runs).
   // With its pid, a Bulwark row also reports the server's CPU time per request (its workers' too).
   const servers = [['--mode off', `http://127.0.0.1:${off.port}/`, off.child.pid], ['block, memo off', `http://127.0.0.1:${noMemo.port}/`, noMemo.child.pid], ['block, memo on', `http://127.0.0.1:${memo.port}/`, memo.child.pid]];
+  if (other) servers.push(['block, memo on, compared build', `http://127.0.0.1:${other.port}/`, other.child.pid]);
   if (modsec) servers.push(['block, memo on, 2 workers', `http://127.0.0.1:${workers2.port}/`, workers2.child.pid], ['nginx+ModSecurity+CRS', `${modsec.url}/`]);
   const targets = {};
   for (const [method, script] of [['GET ', get], ['POST', post]]) for (const [name, url, pid] of servers) targets[`${method} ${name}`] = { url, script, pid };
@@ -116,6 +125,10 @@ end
     for (const k of ['block, memo off', 'block, memo on']) console.log(`${m} ${k} / off, round by round: ${per(k).ratios.map((x) => x.toFixed(2)).join(' ')} (median ${per(k).median.toFixed(2)}x)`);
     const cpu = (k) => med[`${m} ${k}`].cpu;
     console.log(`${m} Bulwark CPU per request: ${cpu('--mode off').toFixed(0)} µs with inspection off; inspection adds ${(cpu('block, memo off') - cpu('--mode off')).toFixed(0)} µs (memo off), ${(cpu('block, memo on') - cpu('--mode off')).toFixed(0)} µs (memo on)`);
+    if (other) {
+      const ab = roundRatios(med, `${m} block, memo on`, `${m} block, memo on, compared build`);
+      console.log(`${m} this build / ${compareDir} (block, memo on), req/s round by round: ${ab.ratios.map((x) => x.toFixed(2)).join(' ')} (median ${ab.median.toFixed(2)}x); CPU per request ${cpu('block, memo on').toFixed(0)} vs ${cpu('block, memo on, compared build').toFixed(0)} µs`);
+    }
   }
   if (modsec) {
     console.log('\nBulwark block / nginx+ModSecurity+CRS PL1 (nginx: 2 worker processes), req/s; the issue asks >= 6x on the GET, >= 20x on the POST:');

@@ -43,9 +43,9 @@ export function startChild(cmd, argv, readyRe, env = process.env, cpu = SERVER_C
   });
 }
 
-/** Start Bulwark from source on free ports; resolves with its proxy port. */
-export function startBulwark(extraArgs, env = process.env) {
-  return startChild(process.execPath, ['--import', 'tsx', MAIN_TS, 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...extraArgs], /"proxy":"127\.0\.0\.1:(\d+)"/, env);
+/** Start Bulwark from source on free ports (`main`: another checkout's src/cli/main.ts); resolves with its proxy port. */
+export function startBulwark(extraArgs, env = process.env, main = MAIN_TS) {
+  return startChild(process.execPath, ['--import', 'tsx', main, 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...extraArgs], /"proxy":"127\.0\.0\.1:(\d+)"/, env);
 }
 
 /** Start Bulwark in cluster mode (`--workers n`); resolves once every worker logged that it listens (they share the port). */

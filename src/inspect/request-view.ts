@@ -6,6 +6,7 @@ import { parseUrlencoded } from './body/urlencoded.ts';
 import { parseCookieHeader } from './cookies.ts';
 import { decodePath } from './path.ts';
 import { hasPercentSequence } from './transforms/percent.ts';
+import type { HeaderLines } from './header-block-memo.ts';
 
 /**
  * Stable finding codes. Each also appears as a target in the `findings` collection
@@ -87,7 +88,7 @@ export interface RequestView {
    * The header lines the view was built from (names as sent): the targets of HEADER_COLLECTIONS are a function of them
    * alone, so the engine can remember a whole header block it found clean.
    */
-  headerLines?: ReadonlyArray<readonly [string, string]>;
+  headerLines?: HeaderLines;
   /** Findings the header lines raised (counted before the findings cap and duplicates are dropped). */
   headerFindings?: number;
   /** True when the targets of HEADER_COLLECTIONS were left out (see `HeaderGate`). */
@@ -99,7 +100,7 @@ export interface RequestView {
  * targets of HEADER_COLLECTIONS (the engine knows this header block clean). Content-Type and Content-Encoding are still
  * read for the body.
  */
-export type HeaderGate = (path: string, lines: ReadonlyArray<readonly [string, string]>) => boolean;
+export type HeaderGate = (path: string, lines: HeaderLines) => boolean;
 
 /** The collections whose targets come from the header lines and nothing else (their `count:` forms too). */
 export const HEADER_COLLECTIONS: ReadonlySet<string> = new Set(['headers', 'headers_names', 'cookies', 'cookie_names']);

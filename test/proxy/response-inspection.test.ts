@@ -43,6 +43,7 @@ t.test('response inspection', async (t) => {
       case '/redirect': return void res.writeHead(302, { location: `${backendOrigin}/next?a=1`, 'content-type': 'text/html' }).end('');
       case '/addr': return void res.writeHead(200, html).end(`<a href="${backendOrigin}/admin/">admin</a>`);
       case '/cacheable-leak': return void res.writeHead(200, { ...html, 'cache-control': 'public, max-age=60' }).end(MYSQL);
+      case '/shell': return void res.writeHead(200, html).end('<html><head><title>r57 Shell Version 1.50</title></head><body><form method=post><input name=cmd></form></body></html>');
       case '/node': return void res.writeHead(500, { 'content-type': 'text/plain' }).end('TypeError: Cannot read properties of undefined\n    at Object.<anonymous> (/srv/app/server.js:12:7)\n    at Module._compile (node:internal/modules/cjs/loader:1256:14)');
       default: return void res.writeHead(404, html).end('<p>not here</p>');
     }
@@ -76,11 +77,11 @@ t.test('response inspection', async (t) => {
   };
 
   t.test('block: 502 with our page and an event naming what matched', async (t) => {
-    for (const [path, id] of [['/django', 990200], ['/mysql', 990100], ['/listing', 990301], ['/gz-leak', 990201], ['/br-leak', 990100], ['/node', 990203]] as const) {
+    for (const [path, id] of [['/django', 990200], ['/mysql', 990100], ['/listing', 990301], ['/gz-leak', 990201], ['/br-leak', 990100], ['/node', 990203], ['/shell', 990500]] as const) {
       const r = await get('block.test', path, { accept: 'application/json' });
       t.equal(r.status, 502, `${path} → 502`);
       const text = r.body.toString();
-      t.notOk(/SQL syntax|Traceback|Index of|DEBUG = True|server\.js/.test(text), `${path}: nothing of the backend's body`);
+      t.notOk(/SQL syntax|Traceback|Index of|DEBUG = True|server\.js|r57/.test(text), `${path}: nothing of the backend's body`);
       t.equal(r.headers['set-cookie'], undefined, `${path}: no backend header survives`);
       t.equal(r.headers['content-encoding'], undefined);
       const body = JSON.parse(text) as { error: { code: string; eventId: string } };

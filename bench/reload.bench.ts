@@ -8,17 +8,18 @@
  * self-test, compile and swap the whole library). Rows of the trees are interleaved in one run.
  * --change description: every signature's description changes (patterns as before: a re-push of the same library);
  * --change pattern: every regex signature's pattern changes (every signature recompiled, every literal automaton rebuilt).
- * Prints req/s, p50, p99, max, non-2xx and the instance's compile time per swap.
+ * Prints req/s, p50, p99, max, non-2xx (wrk's view), the instance's own event-loop delay (p99 and max, from its
+ * /metrics) and its compile time per swap.
  * Numbers taken on a shared 2-core machine are noisy: compare rows of one run, not runs.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { startRedis } from '../test/helpers/redis.ts';
+// @ts-expect-error plain JS helper
+import { startChild } from './lib.mjs';
 import { RedisRuleStore } from '../src/store/redis-store.ts';
 import { loadLibrary, usableLibrary } from '../src/store/compile.ts';
 import { baseContent } from '../src/store/setup.ts';
@@ -38,9 +39,9 @@ const trees = [...(opt('baseline') ? [{ label: 'baseline', dir: resolve(opt('bas
 const run = promisify(execFile);
 
 const redis = await startRedis();
-const backend = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 }); res.end('ok'); });
-await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-const origin = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+// The origin runs in its own process: work in this one (pushing revisions, polling /readyz) must not delay responses.
+const backend = await startChild(process.execPath, [join(import.meta.dirname, 'proxy.bench.mjs'), '--role', 'origin'], /READY (\d+)/) as { child: ChildProcess; port: number };
+const origin = `http://127.0.0.1:${backend.port}`;
 // Rate limits off: the bench sends thousands of requests from one address.
 const cfgFile = join(mkdtempSync(join(tmpdir(), 'bulwark-bench-')), 'bulwark.yaml');
 writeFileSync(cfgFile, 'rateLimit:\n  enabled: false\n');
@@ -103,7 +104,18 @@ function revision(rev: number, change: 'pattern' | 'description'): SignatureSpec
 }
 
 let rev = 0;
+/**
+ * The instance's event-loop delay since the previous scrape (prom-client's default metrics sample it every 10 ms and
+ * reset at each scrape): `max` is the longest the loop could not run a ready callback, plus up to 10 ms of sampling.
+ */
+async function loopLag(adminUrl: string): Promise<{ p99: number; max: number }> {
+  const text = await fetch(`${adminUrl}/metrics`).then((r) => r.text());
+  const read = (name: string) => Number(new RegExp(`^bulwark_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  return { p99: read('p99'), max: read('max') };
+}
+
 async function wrk(label: string, inst: Instance): Promise<void> {
+  await loopLag(inst.adminUrl); // resets the instance's histogram
   const url = `${inst.url}/search?q=hello+world&page=2&sort=asc&lang=en&ref=home`;
   const r = await run('wrk', ['-t1', '-c16', `-d${seconds}s`, '--latency', url], { maxBuffer: 1 << 20 });
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1];
@@ -111,15 +123,18 @@ async function wrk(label: string, inst: Instance): Promise<void> {
   const p99 = /99%\s+([\d.]+\w+)/.exec(r.stdout)?.[1];
   const max = /Latency\s+\S+\s+\S+\s+(\S+)/.exec(r.stdout)?.[1];
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? '0';
-  console.log(`${label.padEnd(44)} req/s ${rps?.padStart(8)}  p50 ${p50?.padStart(8)}  p99 ${p99?.padStart(8)}  max ${max?.padStart(8)}  non-2xx ${non2xx}`);
+  const lag = await loopLag(inst.adminUrl);
+  console.log(`${label.padEnd(40)} req/s ${rps?.padStart(8)}  p50 ${p50?.padStart(8)}  p99 ${p99?.padStart(8)}  max ${max?.padStart(8)}  non-2xx ${non2xx}  loop delay p99 ${lag.p99.toFixed(1)} ms max ${lag.max.toFixed(1)} ms`);
 }
 
 async function pushing(label: string, inst: Instance, change: 'pattern' | 'description'): Promise<void> {
   let stop = false;
   const swaps: string[] = [];
+  // Revisions are made before the measured window (making one compiles every changed pattern here).
+  const ready = Array.from({ length: Math.ceil((seconds * 1000) / every) + 2 }, () => revision(++rev, change));
   const pusher = (async () => {
     while (!stop) {
-      const changed = revision(++rev, change);
+      const changed = ready.shift() ?? revision(++rev, change);
       const t0 = performance.now();
       const r = { version: await push(changed) };
       // Wait until the measured instance runs it, so every push is a swap inside the measured window.
@@ -153,5 +168,5 @@ for (let round = 0; round < rounds; round++) {
 }
 
 await store.close();
-backend.close();
+backend.child.kill();
 await redis.stop();

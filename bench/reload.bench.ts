@@ -1,6 +1,6 @@
 /**
  * Reload bench: does a full-library hot swap stall requests?
- * Usage: node --import tsx bench/reload.bench.ts [--seconds 8] [--every 500] [--change pattern,description] [--baseline DIR] [--rounds 1]
+ * Usage: node --import tsx bench/reload.bench.ts [--seconds 8] [--every 500] [--change pattern,description] [--baseline DIR] [--rounds 1] [--pin]
  *
  * Starts redis-server and a tiny backend, then for each row starts `bulwark start` (subprocess, REDIS_URL set, from this
  * tree or from --baseline DIR, another checkout to compare with) on free loopback ports and runs wrk against it:
@@ -12,7 +12,7 @@
  * /metrics) and its compile time per swap.
  * Numbers taken on a shared 2-core machine are noisy: compare rows of one run, not runs.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,6 +37,9 @@ const rounds = Number(opt('rounds') ?? 1);
 const changes = (opt('change') ?? 'pattern,description').split(',') as Array<'pattern' | 'description'>;
 const trees = [...(opt('baseline') ? [{ label: 'baseline', dir: resolve(opt('baseline')!) }] : []), { label: 'this', dir: process.cwd() }];
 const run = promisify(execFile);
+// --pin: the measured instance on CPU 0; this process and all it starts (redis-server, the origin, wrk) on CPU 1.
+const pin = process.argv.includes('--pin');
+if (pin && spawnSync('taskset', ['-a', '-c', '-p', '1', String(process.pid)], { stdio: 'ignore' }).status !== 0) throw new Error('--pin needs taskset (util-linux) and 2 CPUs');
 
 const redis = await startRedis();
 // The origin runs in its own process: work in this one (pushing revisions, polling /readyz) must not delay responses.
@@ -49,8 +52,9 @@ writeFileSync(cfgFile, 'rateLimit:\n  enabled: false\n');
 interface Instance { url: string; adminUrl: string; stop(): Promise<void> }
 /** `bulwark start` from a tree's sources (its own signatures/), like test/helpers/bulwark.ts spawnBulwark. */
 async function start(dir: string): Promise<Instance> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(dir, 'src/cli/main.ts'), 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', origin, '--config', cfgFile],
-    { cwd: dir, env: { ...process.env, REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = ['--import', 'tsx', join(dir, 'src/cli/main.ts'), 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', origin, '--config', cfgFile];
+  const [cmd, args] = pin ? ['taskset', ['-c', '0', process.execPath, ...argv]] : [process.execPath, argv];
+  const proc = spawn(cmd, args, { cwd: dir, env: { ...process.env, REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', () => undefined);

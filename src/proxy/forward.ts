@@ -1,4 +1,5 @@
 /** Forward one request upstream: the raw request target, the exact body that was read, our headers; map failures to codes. */
+import { EventEmitter } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors as undiciErrors } from 'undici';
 import { WafError } from '../errors.ts';
@@ -31,6 +32,22 @@ export function upstreamError(err: unknown): WafError {
   return new WafError('WAF_ERR_UPSTREAM_UNAVAILABLE', undefined, { cause: code || String(err) }, { cause: err });
 }
 
+/**
+ * Cancels the upstream request when the client goes away. undici takes an EventEmitter with `aborted`/`reason` as
+ * its `signal`; an AbortController costs ~5 µs per request to make and listen to (EventTarget), this ~0.2 µs, and the
+ * proxy makes one for every request.
+ */
+class ClientGone extends EventEmitter {
+  aborted = false;
+  reason: Error | undefined = undefined;
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = new undiciErrors.RequestAbortedError('the client closed the connection');
+    this.emit('abort');
+  }
+}
+
 /** Send the request upstream and stream the answer back. Throws WafError (502/503/504) before any byte is sent. */
 export async function forward(request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions): Promise<FastifyReply | undefined> {
   const waf = request.waf;
@@ -46,9 +63,9 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, opts
   const body = waf.body;
   if (body !== null) headers.push('content-length', String(body.length));
 
-  const ac = new AbortController();
+  const gone = new ClientGone();
   const onClose = () => {
-    if (!reply.raw.writableFinished) ac.abort();
+    if (!reply.raw.writableFinished) gone.abort();
   };
   reply.raw.once('close', onClose);
 
@@ -61,11 +78,11 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, opts
       body,
       headersTimeout: waf.resolved.timeoutMs,
       bodyTimeout: waf.resolved.timeoutMs,
-      signal: ac.signal,
+      signal: gone,
     });
   } catch (err) {
     reply.raw.off('close', onClose);
-    if (ac.signal.aborted) return undefined; // client is gone; nothing to answer
+    if (gone.aborted) return undefined; // client is gone; nothing to answer
     throw upstreamError(err);
   }
   res.body.once('end', () => reply.raw.off('close', onClose));

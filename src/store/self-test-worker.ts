@@ -1,6 +1,6 @@
 /** Worker thread body: self-tests signatures against their own examples so the request thread never runs them. */
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { checkSignature } from '../signatures/loader.ts';
 import type { SignatureSpec } from '../types.ts';
@@ -17,7 +17,8 @@ const SELF_TEST_NICE = 10;
 function lowerThreadPriority(): void {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, SELF_TEST_NICE);
+    // Never raise it: a process started at a higher nice keeps that one for this thread too.
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.max(SELF_TEST_NICE, getPriority(tid)));
   } catch {
     // not Linux, or not allowed: nothing to do
   }

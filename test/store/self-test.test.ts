@@ -30,10 +30,13 @@ t.test('a signature failing its examples is reported; a passing one is not', asy
   t.match(bad[0], /999901/, 'each problem names the signature');
 });
 
-t.test('the worker thread runs at nice 10, the process does not', { skip: process.platform !== 'linux' && 'needs /proc (Linux)' }, async (t) => {
+// Under a process already at nice 10 or more the worker keeps the process's nice: nothing to tell apart.
+const skipNice = process.platform !== 'linux' ? 'needs /proc (Linux)' : getPriority() >= 10 ? `this process runs at nice ${getPriority()}` : false;
+t.test('the worker thread runs at nice 10, the process does not', { skip: skipNice }, async (t) => {
+  const base = getPriority();
   await stopSelfTestWorker(); // the next self-test starts a new worker
   const before = threadNices().filter((n) => n === 10).length;
   await selfTestAll([{ ...good, id: 999902, pattern: `(?:${String(good.pattern)})` }]); // a new text: runs in the worker
-  t.equal(getPriority(), 0, 'the process (and its request thread) keeps nice 0');
+  t.equal(getPriority(), base, `the process (and its request thread) keeps nice ${base}`);
   t.equal(threadNices().filter((n) => n === 10).length, before + 1, 'one more thread at nice 10: the self-test worker');
 });

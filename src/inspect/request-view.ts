@@ -359,14 +359,40 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?
   const body = input.body;
   if (input.bodyTruncated) v.finding('body_truncated', 'body longer than the inspection limit; only the start was inspected', 'body_raw');
   if (body !== null && body.length > 0) {
-    const { text } = inspectBody(body, contentTypes, lim, v, contentEncoding);
-    v.add('body_raw', null, text.length > lim.maxRawBody ? text.slice(0, lim.maxRawBody) : text);
+    const { text, form } = inspectBody(body, contentTypes, lim, v, contentEncoding);
+    const raw = text.length > lim.maxRawBody ? text.slice(0, lim.maxRawBody) : text;
+    const parts = form === true ? formParts(raw, lim.maxArgs) : null;
+    if (parts === null) v.add('body_raw', null, raw);
+    else for (const p of parts) v.add('body_raw', null, p);
   } else if (contentTypes.length > 1) {
     v.finding('content_type_multiple', `${contentTypes.length} Content-Type headers`, 'headers:content-type');
   }
 
   v.joinDuplicates();
   return { targets: v.targets, findings: v.findings, byCollection: v.byCollection, headerLines: headers, headerFindings, headersLeftOut: leaveOut };
+}
+
+/**
+ * The `&`-separated parts of a form body (empty ones dropped), or null to keep it whole (no `&`, or more parts than
+ * `max`). A form's backend splits its body at `&` before anything else (Django, PHP, Node, Rails: `;` is no longer a
+ * separator), so no value it reads spans two parts: matching part by part finds everything that reaches it as one
+ * string, and a part repeated between requests (every field but the ones that changed) is a clean-target memo hit
+ * instead of the whole body being evaluated again.
+ */
+export function formParts(text: string, max: number): string[] | null {
+  if (text.indexOf('&') < 0) return null;
+  const parts: string[] = [];
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('&', start);
+    if (end < 0) end = text.length;
+    if (end > start) {
+      if (parts.length >= max) return null;
+      parts.push(text.slice(start, end));
+    }
+    start = end + 1;
+  }
+  return parts;
 }
 
 /** Targets of one collection (empty array when none). */

@@ -251,3 +251,31 @@ t.test('the memo steps aside for a collection whose values do not come back, and
   for (let i = 0; i < 16 * 1024; i++) rs.inspect(exampleToInput({ uri: `/s?q=more${i}`, headers: ua }), ctx);
   t.equal(twice('/s?q=later'), 0, 'after the pause the memo is asked again');
 });
+
+t.test('a form body is evaluated part by part: a part seen clean before is a hit, an attack in any part blocks every time', async (t) => {
+  // The SQL detector (no literals: it runs on every value it selects) on body_raw only.
+  const { rs, runs } = counted([sig(1, 'x', { operator: 'detect_sqli', pattern: undefined, targets: ['body_raw'], transforms: ['url_decode_uni'] })]);
+  const form = (first: string, last = 'comment=See+you+on+Monday') => exampleToInput({
+    uri: '/checkout', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `first=${first}&city=London&zip=NW1+6XE&country=GB&${last}`,
+  });
+  t.equal(rs.inspect(form('Anne'), ctx).action, 'allow');
+  t.equal(runs.n, 5, 'the first form: its 5 parts');
+  t.equal(rs.inspect(form('Bob'), ctx).action, 'allow');
+  t.equal(runs.n, 6, 'the next one with one field changed: that part alone');
+  const attack = form('Bob', "comment=x%27%20UNION%20SELECT%20password%20FROM%20users--");
+  t.equal(rs.inspect(attack, ctx).action, 'block');
+  t.equal(rs.inspect(attack, ctx).action, 'block', 'and again');
+  const json = exampleToInput({ uri: '/checkout', headers: { 'Content-Type': 'application/json' }, body: '{"first":"Carol","city":"London"}' });
+  const n = runs.n;
+  rs.inspect(json, ctx);
+  t.equal(runs.n - n, 1, 'a JSON body is one body_raw target');
+});
+
+t.test('in a form, body_raw does not match across two fields (its backend never reads them as one string); elsewhere it does', async (t) => {
+  const rs = compileRuleset([sig(1, 'union&select', { targets: ['body_raw'], transforms: [] })], { version: 1 });
+  const body = 'a=1+union&select=2';
+  const as = (type: string) => rs.inspect(exampleToInput({ uri: '/', headers: { 'Content-Type': type }, body }), ctx).action;
+  t.equal(as('application/x-www-form-urlencoded'), 'allow');
+  t.equal(as('text/plain'), 'block');
+  t.equal(as('application/json'), 'block', 'declared JSON: its backend may read the raw text');
+});

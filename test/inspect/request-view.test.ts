@@ -95,8 +95,21 @@ t.test('urlencoded body: args and args_post, query args stay args_get', async (t
   t.same(values(v, 'args_post:pass'), ['p@ss word']);
   t.same(values(v, 'args_get:next'), ['/home']);
   t.same(targetsOf(v, 'args').map((x) => x.key), ['next', 'user', 'pass', 'user', 'user'], 'query first, then body, in order, then joins');
-  t.same(values(v, 'body_raw'), ['user=admin%27--&pass=p%40ss+word&user=second']);
+  t.same(values(v, 'body_raw'), ['user=admin%27--', 'pass=p%40ss+word', 'user=second'], 'a form body is read raw part by part, as its backend splits it');
   t.same(codes(v), ['args_duplicate']);
+});
+
+t.test('body_raw of a form: its &-separated parts (empty ones dropped); kept whole without & or past maxArgs parts, and for any other type', async (t) => {
+  const form = (body: string, ct = 'application/x-www-form-urlencoded', limits?: Parameters<typeof buildRequestView>[1]) =>
+    values(buildRequestView(req({ method: 'POST', headers: [['Content-Type', ct]], body }), limits), 'body_raw');
+  t.same(form('&a=1&&b=%26x&'), ['a=1', 'b=%26x'], 'an encoded & stays inside its part');
+  t.same(form('a=1;b=2'), ['a=1;b=2'], '; does not separate');
+  t.same(form('only=one'), ['only=one']);
+  t.same(form('a=1&b=2&c=3', undefined, { maxArgs: 2 }), ['a=1&b=2&c=3'], 'more parts than are read as arguments: the whole body');
+  t.same(form('a=1&b=2', 'text/plain'), ['a=1&b=2'], 'a form-looking body of another type: its backend may read it whole');
+  t.same(form('a=1&b=2', 'application/json'), ['a=1&b=2'], 'declared JSON, read as a form too: whole');
+  t.same(form('{"a":"1&2"}'), ['{"a":"1&2"}'], 'declared a form but JSON: whole');
+  t.same(form('--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1&2\r\n--x--\r\n', 'multipart/form-data; boundary=x').length, 1, 'multipart: whole');
 });
 
 t.test('JSON body: leaves by path, keys at any depth', async (t) => {

@@ -41,6 +41,8 @@ export interface BodyResult {
   contentType: ContentTypeInfo;
   /** The body as text (charset-decoded; Latin-1 when not valid UTF-8), for `body_raw`. */
   text: string;
+  /** Declared a form and read as one: the backend's form parser splits it at `&` (see `formParts`). */
+  form?: boolean;
 }
 
 function readForm(text: string, limits: BodyLimits, sink: BodySink): number {
@@ -152,7 +154,7 @@ export function inspectBody(
         break;
       }
       readForm(text, limits, sink);
-      break;
+      return { contentType: ct, text, form: true };
     }
     case 'json': {
       if (readJsonBody(text, limits, sink)) break;

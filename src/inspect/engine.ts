@@ -881,11 +881,13 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;
           const list = byKey ?? cp.whole;
           const keyed = cp.keyed || byKey !== undefined;
-          const seen = seenOf(cache, t.value);
+          // A collection another one covers asks that one first (its values are mostly evaluated there); any other
+          // asks the memo first, so a hit (most targets of a browser's requests) costs one lookup, not two.
+          const covered = cp.coveredBy.length > 0;
+          let seen = covered ? seenOf(cache, t.value) : null;
           // The same value evaluated on an earlier target of this collection (with the same key, when keys count):
           // its results are already in (a signature that matched there is skipped here; the others tested it clean).
-          if (cp.coveredBy.length > 0 && evaluatedIn(seen, cp.coveredBy)) continue;
-          if (evaluatedBefore(seen, c, keyed ? t.key : null)) continue;
+          if (seen !== null && evaluatedIn(seen, cp.coveredBy)) continue;
           let where: number | string | null = null;
           if (memo !== null && (keyed ? t.key.length : 0) + t.value.length <= MEMO_MAX_CHARS && memoPays(plan, c)) {
             // Where the key changes nothing but the list of signatures (a header selected by name), the list is the place.
@@ -894,6 +896,8 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
             memoCounted(plan, c, hit);
             if (hit) continue;
           }
+          seen ??= seenOf(cache, t.value);
+          if (evaluatedBefore(seen, c, keyed ? t.key : null)) continue;
           // Clean so far: no signature that matched earlier (and is therefore skipped here) could run on this target.
           let clean = true;
           if (where !== null && matchedList.length > 0) {

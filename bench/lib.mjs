@@ -111,6 +111,15 @@ export function opt(args, name, def) {
   return i >= 0 ? args[i + 1] : def;
 }
 
+/**
+ * A server's CPU per request, and how busy that made it: CPU seconds per second of wall time, as a share of one core
+ * (over 100% for several workers). Well under 100% for one process means something else (wrk, the origin, the other
+ * core's load) set the pace, and its req/s say less than its CPU per request.
+ */
+function cpuText(cpu, rps) {
+  return Number.isNaN(cpu) ? '' : `  cpu ${cpu.toFixed(0)} µs/req, busy ${((cpu * rps) / 1e4).toFixed(0)}%`;
+}
+
 /** Runs every target `rounds` times interleaved and prints per-round and median lines; returns the medians. */
 export function interleave(targets, { rounds, duration, connections, label }) {
   const w = Math.max(24, ...Object.keys(targets).map((k) => k.length));
@@ -123,7 +132,7 @@ export function interleave(targets, { rounds, duration, connections, label }) {
       // The server's own CPU per request: what it costs, whatever share of the cores wrk and the origin left it.
       res.cpu = t.pid && res.requests > 0 ? (cpuMicros(t.pid) - before) / res.requests : NaN;
       results[name].push(res);
-      const cpu = Number.isNaN(res.cpu) ? '' : `  cpu ${res.cpu.toFixed(0)} µs/req`;
+      const cpu = cpuText(res.cpu, res.rps);
       console.log(`round ${r + 1} ${name.padEnd(w)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms  non-2xx ${res.errors}${cpu}`);
     }
   }
@@ -131,7 +140,7 @@ export function interleave(targets, { rounds, duration, connections, label }) {
   const med = {};
   for (const [name, rs] of Object.entries(results)) {
     med[name] = { rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)), cpu: median(rs.map((x) => x.cpu)) };
-    const cpu = Number.isNaN(med[name].cpu) ? '' : `  cpu ${med[name].cpu.toFixed(0)} µs/req`;
+    const cpu = cpuText(med[name].cpu, med[name].rps);
     console.log(`${name.padEnd(w)} ${med[name].rps.toFixed(0).padStart(7)} req/s  p50 ${med[name].p50.toFixed(2)} ms  p99 ${med[name].p99.toFixed(2)} ms${cpu}`);
   }
   Object.defineProperty(med, 'rounds', { value: results }); // every round's result, by target (see roundRatios)

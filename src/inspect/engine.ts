@@ -13,7 +13,7 @@ import { compileOperator, type CompiledOperator } from './operators.ts';
 import { literalMatcher } from './matcher-cache.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
 import { blockFingerprint, HeaderBlockMemo, type HeaderLines } from './header-block-memo.ts';
-import { buildRequestView, HEADER_COLLECTIONS, type HeaderGate, type RequestView, type ViewLimits } from './request-view.ts';
+import { buildRequestView, HEADER_COLLECTIONS, type PartKind, type RequestView, type ViewGate, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { lowercase, transforms, type Transform } from './transforms.ts';
 import { ASCII_BITS, ASCII_WS, chainTriggers, finishTriggers, T_ALL, T_NONASCII, T_WS, valueTriggers, whitespaceLens } from './triggers.ts';
@@ -29,6 +29,8 @@ export interface CompileOptions {
   memo?: number;
   /** How to compile one signature (default compileSignature); the async compile passes its cached one. */
   compileSignature?: (spec: SignatureSpec, index: number) => CompiledSignature;
+  /** Called with each view `inspect` builds, before it is evaluated (tests: what the memo's gate left out). */
+  observeView?: (view: RequestView) => void;
 }
 
 export interface InspectContext {
@@ -185,7 +187,10 @@ interface Plan {
   literals: LiteralMatcher | null;
   /** See `memoWhere` (by collection index). */
   memoWheres: Array<Map<string, string> | undefined>;
-  /** Per collection: memo lookups and hits in the current window, and targets left to skip the memo for (see memoPays). */
+  /**
+   * Per collection: memo lookups and hits in the current window, and targets left to skip the memo for (see memoPays);
+   * then the same for header blocks, query parts and form parts.
+   */
   memoStats: Int32Array;
   /** Whether some group with literals can be seen through the whitespace lens (see `whitespaceLens`). */
   wsLens: boolean;
@@ -507,7 +512,7 @@ function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: C
   return {
     id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [],
     // One slot per collection, and one for the header block (index collections.length).
-    memoStats: new Int32Array((collections.length + 1) * 3), wsLens, anyHeaders: collections.some((cp) => cp.fromHeaders),
+    memoStats: new Int32Array((collections.length + 3) * 3), wsLens, anyHeaders: collections.some((cp) => cp.fromHeaders),
   };
 }
 
@@ -654,7 +659,7 @@ function lensPoint(cache: SeenCache, seen: Seen, g: Group, bits: number, bitsOfM
 
 function countTargets(view: RequestView, coll: string): Target[] {
   const base = coll.slice(6);
-  const n = view.byCollection.get(base)?.length ?? 0;
+  const n = (view.byCollection.get(base)?.length ?? 0) + (view.leftOut?.[base] ?? 0);
   return [{ collection: coll, key: '', name: coll, value: String(n) }];
 }
 
@@ -729,19 +734,37 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     return plan.anyHeaders && memoPays(plan, plan.collections.length) ? blockFingerprint(lines) : -1;
   }
 
-  // The header gate `inspect` gives the view builder: it picks the plan from the decoded path and asks the memo whether
-  // that plan knows the header block clean; if so the view leaves the header targets out. Inspection is synchronous,
-  // so one scratch record carries the context in and the plan and the block's fingerprint (on a miss) out.
+  /**
+   * The memo's place for a query or form part (see ViewGate) under a plan: below every target's place (those are ≥ 0).
+   * A part there was read in full in a request the plan found clean, with no finding of its own: every target it makes
+   * (`args`, `args_get` / `args_post`, `args_names`, a form's `body_raw` part) is clean under that plan.
+   */
+  const partWhere = (plan: Plan, kind: PartKind): number => -(plan.id * 2 + kind) - 1;
+
+  // The gate `inspect` gives the view builder: it picks the plan from the decoded path, asks the block memo whether that
+  // plan knows the header block clean (the view then leaves the header targets out), then the memo for each query and
+  // form part. Inspection is synchronous, so one scratch record carries the context in and the plan and the block's
+  // fingerprint (on a miss) out.
   const gs: { ctx: InspectContext | null; plan: Plan | null; key: number } = { ctx: null, plan: null, key: -1 };
-  const gate: HeaderGate = (path, lines) => {
-    const ctx = gs.ctx as InspectContext;
-    const plan = (gs.plan = planFor(ctx.paranoia, ctx.site, ctx.path ?? path, ctx.clientIp));
-    const key = blockKey(plan, lines);
-    if (key < 0) return false;
-    const hit = (blockMemo as HeaderBlockMemo).has(key, lines, plan.id);
-    memoCounted(plan, plan.collections.length, hit);
-    if (!hit) gs.key = key;
-    return hit;
+  const gate: ViewGate = {
+    headers(path, lines) {
+      const ctx = gs.ctx as InspectContext;
+      const plan = (gs.plan = planFor(ctx.paranoia, ctx.site, ctx.path ?? path, ctx.clientIp));
+      const key = blockKey(plan, lines);
+      if (key < 0) return false;
+      const hit = (blockMemo as HeaderBlockMemo).has(key, lines, plan.id);
+      memoCounted(plan, plan.collections.length, hit);
+      if (!hit) gs.key = key;
+      return hit;
+    },
+    part(kind, raw) {
+      const plan = gs.plan as Plan;
+      const slot = plan.collections.length + 1 + kind;
+      if (raw.length > MEMO_MAX_CHARS || !memoPays(plan, slot)) return false;
+      const hit = (memo as CleanMemo).has(raw, partWhere(plan, kind));
+      memoCounted(plan, slot, hit);
+      return hit;
+    },
   };
 
   function inspectView(view: RequestView, ctx: InspectContext): Verdict {
@@ -963,6 +986,13 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         }
       }
       if (block >= 0 && matches.length === 0 && view.headerFindings === 0) (blockMemo as HeaderBlockMemo).add(block, lines as HeaderLines, plan.id);
+      // The parts of a clean request, read in full: no signature matched, so none was skipped on them.
+      if (gated && matches.length === 0 && view.freshParts !== undefined) {
+        for (let kind = 0; kind < 2; kind++) {
+          const where = partWhere(plan, kind as PartKind);
+          for (const raw of view.freshParts[kind]) if (raw.length <= MEMO_MAX_CHARS) (memo as CleanMemo).add(raw, where);
+        }
+      }
     } finally {
       for (const i of matchedList) matched[i] = 0;
     }
@@ -987,6 +1017,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       } finally {
         gs.ctx = null;
       }
+      opts.observeView?.(view);
       return evaluate(view, ctx, true, gs.plan, gs.key);
     },
   };

@@ -2,7 +2,7 @@
 
 import type { Finding, RequestInput, Target } from '../types.ts';
 import { inspectBody, type BodySink } from './body/index.ts';
-import { parseUrlencoded } from './body/urlencoded.ts';
+import { decodePart, partName, partValue } from './body/urlencoded.ts';
 import { parseCookieHeader } from './cookies.ts';
 import { decodePath } from './path.ts';
 import { hasPercentSequence } from './transforms/percent.ts';
@@ -91,16 +91,33 @@ export interface RequestView {
   headerLines?: HeaderLines;
   /** Findings the header lines raised (counted before the findings cap and duplicates are dropped). */
   headerFindings?: number;
-  /** True when the targets of HEADER_COLLECTIONS were left out (see `HeaderGate`). */
+  /** True when the targets of HEADER_COLLECTIONS were left out (see `ViewGate`). */
   headersLeftOut?: boolean;
+  /** Targets left out per collection (parts the gate knew clean), for `count:` selectors. */
+  leftOut?: Record<string, number>;
+  /**
+   * With a gate: the parts (by kind) read in full that raised no finding; once the engine finds the request clean,
+   * it can remember them as clean.
+   */
+  freshParts?: [string[], string[]];
 }
 
 /**
- * Asked once per view, with the decoded path and the header lines, before they become targets: true leaves out the
- * targets of HEADER_COLLECTIONS (the engine knows this header block clean). Content-Type and Content-Encoding are still
- * read for the body.
+ * What the engine knows clean, asked while the view is built (under the plan the decoded path picks). `headers`, asked
+ * once, first: true leaves out the targets of HEADER_COLLECTIONS (the engine knows this header block clean); Content-Type
+ * and Content-Encoding are still read for the body. `part`, asked for each `&`-separated part of the query
+ * (PART_QUERY) and of a form body read part by part (PART_FORM) as sent: true leaves out the targets it makes (`args`,
+ * `args_get` / `args_post`, `args_names`, and its `body_raw` part), counted in `leftOut`; its name still counts for
+ * parameter pollution.
  */
-export type HeaderGate = (path: string, lines: HeaderLines) => boolean;
+export interface ViewGate {
+  headers(path: string, lines: HeaderLines): boolean;
+  part(kind: PartKind, raw: string): boolean;
+}
+
+export const PART_QUERY = 0;
+export const PART_FORM = 1;
+export type PartKind = typeof PART_QUERY | typeof PART_FORM;
 
 /** The collections whose targets come from the header lines and nothing else (their `count:` forms too). */
 export const HEADER_COLLECTIONS: ReadonlySet<string> = new Set(['headers', 'headers_names', 'cookies', 'cookie_names']);
@@ -126,6 +143,19 @@ class ViewTarget implements Target {
   }
 }
 
+/** A part the gate knew clean, as parameter pollution sees it: its name decoded, its value decoded when read. */
+class LeftOutArg {
+  readonly key: string;
+  constructor(private readonly raw: string) {
+    this.key = partName(raw);
+  }
+  get value(): string {
+    return partValue(this.raw);
+  }
+}
+
+type NamedValue = { readonly key: string; readonly value: string };
+
 class ViewBuilder implements BodySink {
   readonly targets: Target[] = [];
   readonly findings: Finding[] = [];
@@ -136,7 +166,7 @@ class ViewBuilder implements BodySink {
   private args = 0;
   private argsFull = false;
   /** `args` targets whose names can repeat (query, form, multipart, XML); JSON paths are unique. */
-  private readonly repeatable: Target[] = [];
+  private readonly repeatable: NamedValue[] = [];
   /**
    * Where XML values start in `repeatable` (-1: none). The ones before came from the query, a form or multipart
    * (fields: a repeated name is parameter pollution); XML repeats elements as lists. A body is one or the other, and
@@ -148,9 +178,18 @@ class ViewBuilder implements BodySink {
   private capped: Set<string> | null = null;
   /** Findings raised so far, kept or not (the cap and duplicates drop some). */
   raised = 0;
+  /** See RequestView. */
+  leftOut: Record<string, number> | undefined;
+  readonly freshParts: [string[], string[]] | undefined;
+  /** Whether the body's `body_raw` targets are in (a form read part by part). */
+  bodyRawDone = false;
 
-  constructor(private readonly limits: Required<ViewLimits>) {
+  constructor(
+    private readonly limits: Required<ViewLimits>,
+    private readonly gate: ViewGate | undefined,
+  ) {
     this.perCollection = 2 * limits.maxArgs;
+    if (gate !== undefined) this.freshParts = [[], []];
   }
 
   add(collection: string, key: string | null, value: string): void {
@@ -230,13 +269,13 @@ class ViewBuilder implements BodySink {
       for (let i = 1; i < args.length && !any; i++) for (let j = 0; j < i; j++) if (args[i].key === args[j].key) any = true;
       if (!any) return;
     }
-    const byName = new Map<string, string[]>();
+    const byName = new Map<string, NamedValue[]>();
     let dup = false;
     for (const t of args) {
       const list = byName.get(t.key);
-      if (list === undefined) byName.set(t.key, [t.value]);
+      if (list === undefined) byName.set(t.key, [t]);
       else if (list.length < 64) {
-        list.push(t.value);
+        list.push(t);
         dup = true;
       }
     }
@@ -244,14 +283,85 @@ class ViewBuilder implements BodySink {
     const fieldNames = new Set<string>();
     const fieldEnd = this.xmlFrom < 0 ? args.length : this.xmlFrom;
     for (let i = 0; i < fieldEnd; i++) fieldNames.add(args[i].key);
-    for (const [name, values] of byName) {
-      if (values.length < 2) continue;
-      this.add('args', name, values.join(','));
+    for (const [name, list] of byName) {
+      if (list.length < 2) continue;
+      this.add('args', name, list.map((t) => t.value).join(','));
       if (fieldNames.has(name) && !name.endsWith('[]')) this.finding('args_duplicate', 'an argument name is sent more than once', 'args:' + name);
     }
   }
 
+  /**
+   * A query (PART_QUERY) or a form body, part by part: each part's targets, or (when the gate knows the part clean) its
+   * count and name. `kind` -1: a form its backend may read whole (no gate; `body_raw` stays whole, added by the caller).
+   */
+  urlencoded(text: string, kind: PartKind | -1, what: string, where: string, tooMany: string): void {
+    const origin = kind === PART_QUERY ? 'args_get' : 'args_post';
+    const gate = kind >= 0 ? this.gate : undefined;
+    const fresh = gate !== undefined ? (this.freshParts as [string[], string[]])[kind as PartKind] : undefined;
+    const split = kind === PART_FORM;
+    const max = this.limits.maxArgs;
+    const n = text.length;
+    let pairs = 0;
+    let invalid = false;
+    let badUtf8 = false;
+    // Until the arguments are full; a form read part by part keeps its body_raw parts after that.
+    let open = true;
+    let start = 0;
+    while (start < n) {
+      let end = text.indexOf('&', start);
+      if (end < 0) end = n;
+      if (end > start) {
+        if (pairs >= max) {
+          this.finding('args_too_many', tooMany, where);
+          break;
+        }
+        pairs++;
+        const raw = text.slice(start, end);
+        if (open) {
+          if (gate !== undefined && gate.part(kind as PartKind, raw)) {
+            if (this.leaveOut(origin, raw, split)) {
+              start = end + 1;
+              continue;
+            }
+            open = false;
+          } else {
+            const before = this.raised;
+            const p = decodePart(raw);
+            if (p.invalid) invalid = true;
+            if (p.badUtf8) badUtf8 = true;
+            if (!this.arg(origin, p.name, p.value, true)) open = false;
+            else if (fresh !== undefined && this.raised === before && !p.invalid && !p.badUtf8) fresh.push(raw);
+          }
+        }
+        if (split) this.add('body_raw', null, raw);
+        else if (!open) break;
+      }
+      start = end + 1;
+    }
+    if (invalid) this.finding('url_encoding_invalid', `a % in the ${what} is not followed by two hex digits`, where);
+    if (badUtf8) this.finding('utf8_invalid', `the ${what} decodes to invalid UTF-8`, where);
+  }
+
+  /** A part the gate knows clean: counted, its name kept for parameter pollution; false once the arguments are full. */
+  private leaveOut(origin: string, raw: string, split: boolean): boolean {
+    if (!this.takeArg()) return false;
+    const c = (this.leftOut ??= { args: 0, args_get: 0, args_post: 0, args_names: 0, body_raw: 0 });
+    c.args++;
+    c[origin]++;
+    c.args_names++;
+    if (split) c.body_raw++;
+    this.repeatable.push(new LeftOutArg(raw));
+    return true;
+  }
+
   // --- BodySink -----------------------------------------------------------
+  form(text: string, declared: boolean): void {
+    // Read part by part (body_raw too) when its backend reads it as a form, unless it has more parts than are read
+    // as arguments or is longer than body_raw keeps: then body_raw is the body (its start), added by the caller.
+    const split = declared && text.length <= this.limits.maxRawBody && countParts(text, this.limits.maxArgs + 1) <= this.limits.maxArgs;
+    this.bodyRawDone = split;
+    this.urlencoded(text, split ? PART_FORM : -1, 'form body', 'body_raw', `more than ${this.limits.maxArgs} form fields`);
+  }
   field(name: string, value: string): boolean {
     return this.arg('args_post', name, value, true);
   }
@@ -290,9 +400,9 @@ class ViewBuilder implements BodySink {
  * Build the view of one request. Cheap for the common case (a GET with a few arguments is a few
  * µs); never throws on bad input (it becomes findings); never changes the input.
  */
-export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?: HeaderGate): RequestView {
+export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?: ViewGate): RequestView {
   const lim: Required<ViewLimits> = limits === undefined ? DEFAULT_VIEW_LIMITS : { ...DEFAULT_VIEW_LIMITS, ...limits };
-  const v = new ViewBuilder(lim);
+  const v = new ViewBuilder(lim, gate);
   const url = input.url;
   const protocol = 'HTTP/' + input.httpVersion;
 
@@ -314,21 +424,18 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?
   if (CTL_STRICT.test(dp.path)) v.finding('ctl_chars', 'control characters in the path', 'path');
   if (hasPercentSequence(dp.path)) v.finding('multi_encoding', 'the path is still percent-encoded after decoding', 'path');
 
+  const headers = input.headers;
+  const leaveOut = gate !== undefined && gate.headers(dp.path, headers);
+
   if (q >= 0) {
     const query = url.slice(q + 1);
     v.add('query_raw', null, query);
-    const r = parseUrlencoded(query, lim.maxArgs);
-    if (r.invalidEncoding) v.finding('url_encoding_invalid', 'a % in the query is not followed by two hex digits', 'query_raw');
-    if (r.badUtf8) v.finding('utf8_invalid', 'the query decodes to invalid UTF-8', 'query_raw');
-    for (const [name, value] of r.pairs) if (!v.arg('args_get', name, value, true)) break;
-    if (r.tooMany) v.finding('args_too_many', `more than ${lim.maxArgs} query arguments`, 'query_raw');
+    v.urlencoded(query, PART_QUERY, 'query', 'query_raw', `more than ${lim.maxArgs} query arguments`);
   }
 
   const contentTypes: string[] = [];
   let contentEncoding: string | undefined;
-  const headers = input.headers;
   const raisedBefore = v.raised;
-  const leaveOut = gate !== undefined && gate(dp.path, headers);
   for (let i = 0; i < headers.length; i++) {
     const [rawName, value] = headers[i];
     if (leaveOut) {
@@ -359,40 +466,35 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?
   const body = input.body;
   if (input.bodyTruncated) v.finding('body_truncated', 'body longer than the inspection limit; only the start was inspected', 'body_raw');
   if (body !== null && body.length > 0) {
-    const { text, form } = inspectBody(body, contentTypes, lim, v, contentEncoding);
-    const raw = text.length > lim.maxRawBody ? text.slice(0, lim.maxRawBody) : text;
-    const parts = form === true ? formParts(raw, lim.maxArgs) : null;
-    if (parts === null) v.add('body_raw', null, raw);
-    else for (const p of parts) v.add('body_raw', null, p);
+    const { text } = inspectBody(body, contentTypes, lim, v, contentEncoding);
+    if (!v.bodyRawDone) v.add('body_raw', null, text.length > lim.maxRawBody ? text.slice(0, lim.maxRawBody) : text);
   } else if (contentTypes.length > 1) {
     v.finding('content_type_multiple', `${contentTypes.length} Content-Type headers`, 'headers:content-type');
   }
 
   v.joinDuplicates();
-  return { targets: v.targets, findings: v.findings, byCollection: v.byCollection, headerLines: headers, headerFindings, headersLeftOut: leaveOut };
+  return {
+    targets: v.targets, findings: v.findings, byCollection: v.byCollection, headerLines: headers, headerFindings,
+    headersLeftOut: leaveOut, leftOut: v.leftOut, freshParts: v.freshParts,
+  };
 }
 
 /**
- * The `&`-separated parts of a form body (empty ones dropped), or null to keep it whole (no `&`, or more parts than
- * `max`). A form's backend splits its body at `&` before anything else (Django, PHP, Node, Rails: `;` is no longer a
- * separator), so no value it reads spans two parts: matching part by part finds everything that reaches it as one
- * string, and a part repeated between requests (every field but the ones that changed) is a clean-target memo hit
- * instead of the whole body being evaluated again.
+ * The non-empty `&`-separated parts of a text, counted up to `max`. A form's backend splits its body at `&` before
+ * anything else (Django, PHP, Node, Rails: `;` is no longer a separator), so no value it reads spans two parts: matching
+ * part by part finds everything that reaches it as one string, and a part repeated between requests (every field but
+ * the ones that changed) is known clean instead of the whole body being evaluated again.
  */
-export function formParts(text: string, max: number): string[] | null {
-  if (text.indexOf('&') < 0) return null;
-  const parts: string[] = [];
+function countParts(text: string, max: number): number {
+  let count = 0;
   let start = 0;
-  while (start <= text.length) {
+  while (start <= text.length && count < max) {
     let end = text.indexOf('&', start);
     if (end < 0) end = text.length;
-    if (end > start) {
-      if (parts.length >= max) return null;
-      parts.push(text.slice(start, end));
-    }
+    if (end > start) count++;
     start = end + 1;
   }
-  return parts;
+  return count;
 }
 
 /** Targets of one collection (empty array when none). */

@@ -9,6 +9,7 @@ import { blockFingerprint, HeaderBlockMemo } from '../../src/inspect/header-bloc
 import { exampleToInput } from '../../src/signatures/examples.ts';
 import { checkSignature, readSignatureFiles } from '../../src/signatures/loader.ts';
 import type { ExampleRequest, SignatureSpec, Verdict } from '../../src/types.ts';
+import { targetsOf, type RequestView } from '../../src/inspect/request-view.ts';
 
 const ctx = { paranoia: 1, threshold: 5, mode: 'block' } as const;
 const sig = (id: number, pattern: string, over: Partial<SignatureSpec> = {}): SignatureSpec => ({
@@ -278,4 +279,52 @@ t.test('in a form, body_raw does not match across two fields (its backend never 
   t.equal(as('application/x-www-form-urlencoded'), 'allow');
   t.equal(as('text/plain'), 'block');
   t.equal(as('application/json'), 'block', 'declared JSON: its backend may read the raw text');
+});
+
+t.test('a query or form part a plan found clean is left out of the next view whole; a changed part is read in full', async (t) => {
+  const views: RequestView[] = [];
+  const rs = compileRuleset([sig(1, 'x', { operator: 'detect_sqli', pattern: undefined, targets: ['args', 'body_raw'] })], { version: 1, observeView: (v) => views.push(v) });
+  const post = (first: string) => exampleToInput({
+    method: 'POST', uri: '/checkout?step=2', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `first=${first}&city=London&zip=NW1+6XE`,
+  });
+  t.equal(rs.inspect(post('Anne'), ctx).action, 'allow');
+  t.equal(views[0].leftOut, undefined, 'the first request: every part read');
+  t.equal(rs.inspect(post('Bob'), ctx).action, 'allow');
+  t.same(views[1].leftOut, { args: 3, args_get: 1, args_post: 2, args_names: 3, body_raw: 2 }, 'the next: the query part and two form parts left out');
+  t.same(targetsOf(views[1], 'body_raw').map((x) => x.value), ['first=Bob'], 'the changed part alone is read');
+  t.equal(rs.inspect(post("Bob'+OR+'1'%3D'1"), ctx).action, 'block', 'an attack in the changed part blocks');
+  const off = compileRuleset([sig(1, 'x')], { version: 1, memo: 0, observeView: (v) => views.push(v) });
+  for (let i = 0; i < 2; i++) off.inspect(post('Anne'), ctx);
+  t.equal(views.length, 3, 'memo 0: no gate (the view is built without one)');
+});
+
+t.test('parts are remembered only from a request that matched nothing, per plan, and without a finding of their own', async (t) => {
+  const rs = compileRuleset([sig(1, 'evil')], { version: 1 });
+  const both = rs.inspect(exampleToInput({ uri: '/s?a=evil&b=more-evil' }), ctx);
+  t.same(both.matches.map((m) => m.target), ['args:a'], 'signature 1 matched on a, so it was skipped on b');
+  t.equal(rs.inspect(exampleToInput({ uri: '/s?b=more-evil' }), ctx).action, 'block', 'b was not remembered clean');
+  const ex = compileRuleset([sig(1, 'union\\s+select')], { version: 1, exclusions: [{ id: 'e', rule: '1', pathPrefix: '/search/' }] });
+  for (let i = 0; i < 2; i++) t.equal(ex.inspect(exampleToInput({ uri: '/search/x?q=1+union+select+2' }), ctx).action, 'allow', 'excluded on /search/');
+  t.equal(ex.inspect(exampleToInput({ uri: '/other?q=1+union+select+2' }), ctx).action, 'block', 'the same part on another path');
+  const form = (body: string) => exampleToInput({ method: 'POST', uri: '/search/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+  t.equal(ex.inspect(form('q=1+union+select+2'), ctx).action, 'allow');
+  t.equal(ex.inspect(form('q=1+union+select+2'), ctx).action, 'allow', 'a form part known clean on /search/');
+  t.equal(ex.inspect(exampleToInput({ method: 'POST', uri: '/other', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'q=1+union+select+2' }), ctx).action, 'block', 'blocks elsewhere');
+  for (let i = 0; i < 3; i++) {
+    const v = rs.inspect(exampleToInput({ uri: `/s?n=${i}&x=a%01b` }), ctx);
+    t.same(v.findings.map((f) => `${f.code}@${f.target}`), ['ctl_chars@args:x'], `a part with a finding: reported on request ${i + 1}`);
+  }
+});
+
+t.test('left-out parts still count for count: selectors and still join a repeated name', async (t) => {
+  const rs = compileRuleset([
+    sig(1, '2', { targets: ['count:args_get'], transforms: [], operator: 'gt', pattern: '2' }),
+    sig(2, 'union,select', { transforms: [] }),
+  ], { version: 1 });
+  for (let i = 0; i < 2; i++) t.equal(rs.inspect(exampleToInput({ uri: '/s?a=1&b=2' }), ctx).action, 'allow');
+  const three = rs.inspect(exampleToInput({ uri: '/s?a=1&b=2&c=3' }), ctx);
+  t.same(three.matches.map((m) => `${m.id}@${m.target}=${m.value}`), ['1@count:args_get=3'], 'two parts left out, counted: 3 query arguments');
+  for (let i = 0; i < 2; i++) t.equal(rs.inspect(exampleToInput({ uri: '/s?q=union' }), ctx).action, 'allow');
+  const polluted = rs.inspect(exampleToInput({ uri: '/s?q=union&q=select' }), ctx);
+  t.same(polluted.matches.map((m) => `${m.id}@${m.target}=${m.value}`), ['2@args:q=union,select'], 'the known part q=union is joined with the new one');
 });

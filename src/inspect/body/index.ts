@@ -5,7 +5,7 @@ import type { Finding } from '../../types.ts';
 import { decodeBody, parseContentType, sniffUnicode, type ContentTypeInfo } from './content-type.ts';
 import { looksJson, readJson } from './json.ts';
 import { readMultipart } from './multipart.ts';
-import { looksUrlencoded, parseUrlencoded } from './urlencoded.ts';
+import { looksUrlencoded } from './urlencoded.ts';
 import { readXml } from './xml.ts';
 
 export { parseContentType, decodeBody, bodyKind } from './content-type.ts';
@@ -13,7 +13,12 @@ export type { BodyKind, ContentTypeInfo } from './content-type.ts';
 
 /** Where parsed body parts go (the request view implements it). Methods returning false mean "stop: limit reached". */
 export interface BodySink {
-  /** Form or multipart field → args, args_post, args_names. */
+  /**
+   * A form body (`name=value&...`), read part by part: each field → args, args_post, args_names, with the findings its
+   * encoding raises. `declared`: sent as a form, so its backend reads it as one (its `body_raw` is read part by part).
+   */
+  form(text: string, declared: boolean): void;
+  /** Multipart field → args, args_post, args_names. */
   field(name: string, value: string): boolean;
   /** JSON leaf → args, args_post, json (key = JSON path). */
   jsonLeaf(path: string, value: string): boolean;
@@ -41,17 +46,6 @@ export interface BodyResult {
   contentType: ContentTypeInfo;
   /** The body as text (charset-decoded; Latin-1 when not valid UTF-8), for `body_raw`. */
   text: string;
-  /** Declared a form and read as one: the backend's form parser splits it at `&` (see `formParts`). */
-  form?: boolean;
-}
-
-function readForm(text: string, limits: BodyLimits, sink: BodySink): number {
-  const r = parseUrlencoded(text, limits.maxArgs);
-  if (r.invalidEncoding) sink.finding('url_encoding_invalid', 'a % in the form body is not followed by two hex digits', 'body_raw');
-  if (r.badUtf8) sink.finding('utf8_invalid', 'form body decodes to invalid UTF-8', 'body_raw');
-  if (r.tooMany) sink.finding('args_too_many', `more than ${limits.maxArgs} form fields`, 'body_raw');
-  for (const [name, value] of r.pairs) if (!sink.field(name, value)) break;
-  return r.pairs.length;
 }
 
 function readJsonBody(text: string, limits: BodyLimits, sink: BodySink): boolean {
@@ -153,15 +147,15 @@ export function inspectBody(
         sink.finding('body_not_declared_type', 'form-declared body is JSON', 'body_raw');
         break;
       }
-      readForm(text, limits, sink);
-      return { contentType: ct, text, form: true };
+      sink.form(text, true);
+      break;
     }
     case 'json': {
       if (readJsonBody(text, limits, sink)) break;
       sink.finding('json_invalid', 'body declared JSON does not parse', 'body_raw');
       if (looksUrlencoded(text)) {
         sink.finding('body_not_declared_type', 'JSON-declared body is a form', 'body_raw');
-        readForm(text, limits, sink);
+        sink.form(text, false);
       }
       break;
     }
@@ -188,7 +182,7 @@ export function inspectBody(
         }
       } else if (looksUrlencoded(text)) {
         if (ct.kind === 'none') sink.finding('content_type_missing', 'body without Content-Type looks like a form', 'body_raw');
-        readForm(text, limits, sink);
+        sink.form(text, false);
       } else if (ct.kind === 'none') {
         sink.finding('content_type_missing', 'body without Content-Type', 'body_raw');
       }

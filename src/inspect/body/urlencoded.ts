@@ -29,25 +29,44 @@ export function parseUrlencoded(s: string, maxPairs: number): UrlencodedResult {
         res.tooMany = true;
         break;
       }
-      const eq = s.indexOf('=', start);
-      let rawName: string;
-      let rawValue: string;
-      if (eq < 0 || eq > end) {
-        rawName = s.slice(start, end);
-        rawValue = '';
-      } else {
-        rawName = s.slice(start, eq);
-        rawValue = s.slice(eq + 1, end);
-      }
-      const name = percentDecode(rawName, true);
-      const value = percentDecode(rawValue, true);
-      if (name.invalid || value.invalid) res.invalidEncoding = true;
-      if (name.badUtf8 || value.badUtf8) res.badUtf8 = true;
-      res.pairs.push([name.value, value.value]);
+      const p = decodePart(s.slice(start, end));
+      if (p.invalid) res.invalidEncoding = true;
+      if (p.badUtf8) res.badUtf8 = true;
+      res.pairs.push([p.name, p.value]);
     }
     start = end + 1;
   }
   return res;
+}
+
+/** One `name=value` part decoded: what a backend reads from it. */
+export interface DecodedPart {
+  name: string;
+  value: string;
+  /** Some `%` was not followed by two hex digits (kept literally). */
+  invalid: boolean;
+  /** Some decoded bytes were not valid UTF-8. */
+  badUtf8: boolean;
+}
+
+/** Decode one non-empty `&`-separated part: `=` separates name from value (none: a name with an empty value). */
+export function decodePart(part: string): DecodedPart {
+  const eq = part.indexOf('=');
+  const name = percentDecode(eq < 0 ? part : part.slice(0, eq), true);
+  const value = percentDecode(eq < 0 ? '' : part.slice(eq + 1), true);
+  return { name: name.value, value: value.value, invalid: name.invalid || value.invalid, badUtf8: name.badUtf8 || value.badUtf8 };
+}
+
+/** The decoded name of a part (without decoding its value). */
+export function partName(part: string): string {
+  const eq = part.indexOf('=');
+  return percentDecode(eq < 0 ? part : part.slice(0, eq), true).value;
+}
+
+/** The decoded value of a part (without decoding its name). */
+export function partValue(part: string): string {
+  const eq = part.indexOf('=');
+  return eq < 0 ? '' : percentDecode(part.slice(eq + 1), true).value;
 }
 
 /** A cheap guess that a text is a form body (`name=value&...`), used when the declared type says otherwise. */

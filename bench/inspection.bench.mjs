@@ -20,7 +20,7 @@ import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { interleave, LOAD_CPU, median, opt, pinning, requireWrk, roundRatios, startBulwark, startBulwarkWorkers, startChild } from './lib.mjs';
+import { builtMain, interleave, LOAD_CPU, median, opt, pinning, requireWrk, roundRatios, startBulwark, startBulwarkWorkers, startChild } from './lib.mjs';
 import { startModsec } from './modsec.mjs';
 
 const args = process.argv.slice(2);
@@ -53,7 +53,7 @@ try {
   const memo = await startBulwark(['--upstream', upstream, '--mode', 'block', '--config', config(8192)]);
   children.push(memo.child);
   const other = compareDir === null ? null
-    : await startBulwark(['--upstream', upstream, '--mode', 'block', '--config', config(8192, resolve(compareDir, 'signatures'))], process.env, resolve(compareDir, 'src/cli/main.ts'));
+    : await startBulwark(['--upstream', upstream, '--mode', 'block', '--config', config(8192, resolve(compareDir, 'signatures'))], process.env, builtMain(resolve(compareDir)));
   if (other) children.push(other.child);
   if (!args.includes('--no-modsec')) modsec = await startModsec({ upstream });
   // nginx runs 2 workers, so Bulwark gets a 2-process row too (workers: N forks N cluster workers sharing the port).

@@ -1,14 +1,15 @@
 // Proxy benchmark, one interleaved run: direct to an origin, through Bulwark (--mode off), through a bare Fastify + @fastify/http-proxy.
 // Usage: node bench/proxy.bench.mjs [--rounds 3] [--duration 5] [--connections 50] [--with-request-logs]
 //   --with-request-logs adds a fourth target: Bulwark with logging.requests: true (one pino line per request, to a pipe).
-// Needs wrk on PATH; numbers are noisy on a shared machine.
+// Rate limiting is off in both Bulwark rows (its default, 1,200 requests a minute per client, would answer most of wrk's
+// requests 429: the bench would time the limiter, not the proxy). Needs wrk on PATH; numbers are noisy on a shared machine.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { median, startChild, wrk as wrkUrl } from './lib.mjs';
+import { builtMain, median, startChild, wrk as wrkUrl } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -62,20 +63,21 @@ async function main() {
     const upstream = `http://127.0.0.1:${origin.port}`;
     const bare = await startChild(process.execPath, [SELF, '--role', 'bare', '--upstream', upstream], /READY (\d+)/);
     children.push(bare.child);
-    const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+    const plain = join(tmpdir(), `bulwark-bench-${process.pid}.json`);
+    writeFileSync(plain, JSON.stringify({ rateLimit: { enabled: false } }));
     const bw = await startChild(
       process.execPath,
-      ['--import', 'tsx', main, 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', upstream, '--mode', 'off'],
+      [builtMain(), 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', upstream, '--mode', 'off', '--config', plain],
       /"proxy":"127\.0\.0\.1:(\d+)"/,
     );
     children.push(bw.child);
     const targets = { direct: origin.port, bulwark: bw.port, 'fastify+http-proxy': bare.port };
     if (args.includes('--with-request-logs')) {
       const cfg = join(tmpdir(), `bulwark-bench-${process.pid}.yaml`);
-      writeFileSync(cfg, 'logging: { requests: true }\n');
+      writeFileSync(cfg, 'logging: { requests: true }\nrateLimit: { enabled: false }\n');
       const logged = await startChild(
         process.execPath,
-        ['--import', 'tsx', main, 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', upstream, '--mode', 'off', '--config', cfg],
+        [builtMain(), 'start', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', upstream, '--mode', 'off', '--config', cfg],
         /"proxy":"127\.0\.0\.1:(\d+)"/,
       );
       children.push(logged.child);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { median, opt, requireWrk, startBulwark, startChild, wrk } from './lib.mjs';
+import { builtMain, median, opt, requireWrk, startBulwark, startChild, wrk } from './lib.mjs';
 
 const args = process.argv.slice(2);
 requireWrk();
@@ -62,7 +62,7 @@ try {
     writeFileSync(file, JSON.stringify({ ...cfg, redis: redis ? { url: redis.url } : undefined }));
     const argv = ['--upstream', upstream, '--mode', 'off', '--config', file];
     const bw = src
-      ? await startChild('bash', ['-c', 'cd "$0" && exec "$1" --import tsx src/cli/main.ts start --listen 127.0.0.1:0 --admin 127.0.0.1:0 "${@:2}"', src, process.execPath, ...argv], /"proxy":"127\.0\.0\.1:(\d+)"/)
+      ? await startChild('bash', ['-c', 'cd "$0" && exec "$1" "$2" start --listen 127.0.0.1:0 --admin 127.0.0.1:0 "${@:3}"', src, process.execPath, builtMain(src), ...argv], /"proxy":"127\.0\.0\.1:(\d+)"/)
       : await startBulwark(argv);
     children.push(bw.child);
     targets[name] = { url: `http://127.0.0.1:${bw.port}/bench?x=1`, pid: bw.child.pid, redisPid: redis?.pid ?? null, redisUrl: redis?.url ?? null };

@@ -13,6 +13,7 @@ import { compileOperator, type CompiledOperator } from './operators.ts';
 import { literalMatcher } from './matcher-cache.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
 import { blockFingerprint, HeaderBlockMemo, type HeaderLines } from './header-block-memo.ts';
+import { CleanMemo, type Where } from './clean-memo.ts';
 import { buildRequestView, HEADER_COLLECTIONS, type PartKind, type RequestView, type ViewGate, type ViewLimits } from './request-view.ts';
 import { excludes, keyMatches, parseSelector, type Selector } from './selectors.ts';
 import { lowercase, transforms, type Transform } from './transforms.ts';
@@ -246,63 +247,6 @@ const MEMO_ENTRIES = 8192;
 /** Bound on collections per plan and key lists per collection, to number plan × collection × list places. */
 const MAX_COLLECTIONS = 4096;
 const MAX_LISTS = 1024;
-
-/**
- * Targets that a plan evaluated fully without any match: the same plan, collection, key and value give the same
- * (empty) result, so the next request carrying them (a browser's User-Agent, Accept-*, cookies, a common argument)
- * skips them. Only short values are kept, in two generations of bounded size (a hit moves an entry to the young one,
- * a full young generation becomes the old one), so memory stays bounded and flooding it with new values only costs
- * the misses. A target is not recorded when a signature that matched on an earlier target of the request could have
- * run on it (it was skipped there), nor when anything matched on it.
- */
-export class CleanMemo {
-  // value → where it was clean: a number for plan × collection, a string when the target's key counts too; a Set
-  // when one value was clean in several places. Keyed by the value first: the engine has already hashed the value
-  // string (decode cache), so a lookup hashes nothing new, and most values need no Set.
-  private young = new Map<string, Where | Set<Where>>();
-  private old = new Map<string, Where | Set<Where>>();
-  private youngEntries = 0;
-  private oldEntries = 0;
-  constructor(private readonly cap: number) {}
-  /** Entries held (at most twice the cap). */
-  get size(): number {
-    return this.youngEntries + this.oldEntries;
-  }
-  has(value: string, where: Where): boolean {
-    if (holds(this.young.get(value), where)) return true;
-    if (!holds(this.old.get(value), where)) return false;
-    this.add(value, where);
-    return true;
-  }
-  add(value: string, where: Where): void {
-    const have = this.young.get(value);
-    if (have === undefined) this.young.set(detached(value), where);
-    else if (holds(have, where)) return;
-    else if (typeof have === 'object') have.add(where);
-    else this.young.set(value, new Set([have, where]));
-    if (++this.youngEntries >= this.cap) {
-      this.old = this.young;
-      this.oldEntries = this.youngEntries;
-      this.young = new Map();
-      this.youngEntries = 0;
-    }
-  }
-}
-
-type Where = number | string;
-
-/**
- * A copy of a short string that does not keep a larger one alive: a value cut out of a request body (V8 keeps such
- * a substring as a view of the whole body string) must not pin that body in the memo.
- */
-function detached(s: string): string {
-  // V8 copies substrings shorter than 13 characters (SlicedString::kMinLength): those hold nothing else alive.
-  return s.length < 13 ? s : (' ' + s).slice(1);
-}
-
-function holds(entry: Where | Set<Where> | undefined, where: Where): boolean {
-  return entry === undefined ? false : typeof entry === 'object' ? entry.has(where) : entry === where;
-}
 
 const NO_MARKS: number[] = [];
 const NON_ASCII = /[^\x00-\x7f]/;

@@ -4,7 +4,8 @@
 // and the memo stays bounded.
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
-import { CleanMemo, compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
+import { compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
+import { CleanMemo, valueFingerprint } from '../../src/inspect/clean-memo.ts';
 import { blockFingerprint, HeaderBlockMemo } from '../../src/inspect/header-block-memo.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
 import { checkSignature, readSignatureFiles } from '../../src/signatures/loader.ts';
@@ -327,4 +328,23 @@ t.test('left-out parts still count for count: selectors and still join a repeate
   for (let i = 0; i < 2; i++) t.equal(rs.inspect(exampleToInput({ uri: '/s?q=union' }), ctx).action, 'allow');
   const polluted = rs.inspect(exampleToInput({ uri: '/s?q=union&q=select' }), ctx);
   t.same(polluted.matches.map((m) => `${m.id}@${m.target}=${m.value}`), ['2@args:q=union,select'], 'the known part q=union is joined with the new one');
+});
+
+t.test('the memo finds a value by a fingerprint of some of its characters, then compares it whole', async (t) => {
+  const m = new CleanMemo(1000);
+  // 200 characters: values that differ in one unsampled position share a fingerprint.
+  const base = 'a'.repeat(200);
+  const at = (i: number, c: string) => base.slice(0, i) + c + base.slice(i + 1);
+  let same = 0;
+  for (let i = 1; i < 199; i++) if (valueFingerprint(at(i, 'b')) === valueFingerprint(base)) same++;
+  t.ok(same > 100, `${same} one-character changes share the fingerprint of the original`);
+  m.add(base, 1);
+  const twin = [...Array(199).keys()].map((i) => at(i, 'b')).filter((v) => valueFingerprint(v) === valueFingerprint(base));
+  t.notOk(twin.some((v) => m.has(v, 1)), 'none of them is taken for it');
+  t.ok(m.has(base.slice(0), 1) && m.has(('x' + base).slice(1), 1), 'the same value as another string is');
+  for (const v of twin.slice(0, 20)) m.add(v, 1);
+  t.equal(twin.slice(0, 7).filter((v) => m.has(v, 1)).length, 7, 'up to 8 values per fingerprint are kept');
+  t.notOk(m.has(twin[10], 1), 'later ones are not remembered');
+  t.ok(m.has(base, 1), 'and the first is still found');
+  t.notOk(m.has(base, 2), 'at its own place only');
 });

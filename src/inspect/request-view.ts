@@ -263,12 +263,19 @@ class ViewBuilder implements BodySink {
   joinDuplicates(): void {
     const args = this.repeatable;
     if (args.length < 2) return;
+    // Most requests repeat no name: find that out without a list per name (a quadratic scan for a few, a Set beyond).
+    let any = false;
     if (args.length <= 16) {
-      // Few arguments: a quadratic scan is cheaper than a Map when (as usual) nothing repeats.
-      let any = false;
       for (let i = 1; i < args.length && !any; i++) for (let j = 0; j < i; j++) if (args[i].key === args[j].key) any = true;
-      if (!any) return;
+    } else {
+      const names = new Set<string>();
+      for (let i = 0; i < args.length && !any; i++) {
+        const k = args[i].key;
+        if (names.has(k)) any = true;
+        else names.add(k);
+      }
     }
+    if (!any) return;
     const byName = new Map<string, NamedValue[]>();
     let dup = false;
     for (const t of args) {

@@ -208,3 +208,11 @@ t.test('a gate leaves out the query and form parts it knows clean: counted, name
   const noGate = buildRequestView(req({ url: '/s?page=2' }));
   t.same([noGate.leftOut, noGate.freshParts, all(noGate, 'args_get')], [undefined, undefined, ['2']], 'without a gate: every part in full');
 });
+
+t.test('parameter pollution past 16 arguments: found with the name decoded, and not found where there is none', async (t) => {
+  const many = Array.from({ length: 20 }, (_, i) => `f${i}=${i}`).join('&');
+  const dups = (url: string) => buildRequestView(req({ url })).findings.filter((f) => f.code === 'args_duplicate').map((f) => f.target);
+  t.same(dups(`/?${many}`), []);
+  t.same(dups(`/?${many}&f%37=again`), ['args:f7'], 'f%37 is f7');
+  t.same(dups(`/?${many}&f+7=x`), [], 'f+7 is "f 7", another name');
+});

@@ -60,7 +60,8 @@ export function decodePart(part: string): DecodedPart {
 /** The decoded name of a part (without decoding its value). */
 export function partName(part: string): string {
   const eq = part.indexOf('=');
-  return percentDecode(eq < 0 ? part : part.slice(0, eq), true).value;
+  const raw = eq < 0 ? part : part.slice(0, eq);
+  return raw.indexOf('%') < 0 && raw.indexOf('+') < 0 ? raw : percentDecode(raw, true).value;
 }
 
 /** The decoded value of a part (without decoding its name). */

@@ -933,6 +933,8 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       // The parts of a clean request, read in full: no signature matched, so none was skipped on them.
       if (gated && matches.length === 0 && view.freshParts !== undefined) {
         for (let kind = 0; kind < 2; kind++) {
+          // Not while the memo steps aside for these parts (they do not come back): an entry would cost and never serve.
+          if (plan.memoStats[(plan.collections.length + 1 + kind) * 3 + 2] > 0) continue;
           const where = partWhere(plan, kind as PartKind);
           for (const raw of view.freshParts[kind]) if (raw.length <= MEMO_MAX_CHARS) (memo as CleanMemo).add(raw, where);
         }

@@ -5,9 +5,11 @@
  * header and cookie.
  *
  * A block is found by a number (its line count and total length), then compared line by line: no key string is built
- * or hashed (hashing a 500-character block cost more than the lookups it saves). Two generations of bounded size, as
- * in the target memo (a hit moves an entry to the young one; a full young generation becomes the old one).
+ * or hashed (hashing a 500-character block cost more than the lookups it saves). The rest (at most 8 blocks per such
+ * number, two generations of bounded size) is the target memo's too: FingerprintMemo.
  */
+
+import { detached, FingerprintMemo } from './fingerprint-memo.ts';
 
 export type HeaderLines = ReadonlyArray<readonly [string, string]>;
 
@@ -15,15 +17,6 @@ export type HeaderLines = ReadonlyArray<readonly [string, string]>;
 export const BLOCK_MAX_CHARS = 4096;
 /** Nor blocks of more lines than this. */
 const BLOCK_MAX_LINES = 128;
-/** Blocks kept per fingerprint: a lookup compares at most this many (a client cannot make it scan a long list). */
-const SAME_FINGERPRINT_MAX = 8;
-
-interface BlockEntry {
-  /** Names and values, alternating, copied (they must not keep a larger string alive). */
-  lines: string[];
-  /** The plans (by id) that found the block clean. */
-  where: number | Set<number>;
-}
 
 /** Line count and total length in one number, or -1 when the block is too large to remember. */
 export function blockFingerprint(lines: HeaderLines): number {
@@ -33,65 +26,34 @@ export function blockFingerprint(lines: HeaderLines): number {
   return chars > BLOCK_MAX_CHARS ? -1 : chars * (BLOCK_MAX_LINES + 1) + lines.length;
 }
 
-function sameLines(e: BlockEntry, lines: HeaderLines): boolean {
-  const el = e.lines;
-  for (let i = 0; i < lines.length; i++) if (el[2 * i] !== lines[i][0] || el[2 * i + 1] !== lines[i][1]) return false;
+function sameLines(kept: HeaderLines, lines: HeaderLines): boolean {
+  if (kept.length !== lines.length) return false;
+  for (let i = 0; i < lines.length; i++) if (kept[i][0] !== lines[i][0] || kept[i][1] !== lines[i][1]) return false;
   return true;
 }
 
-function find(list: BlockEntry[] | undefined, lines: HeaderLines): BlockEntry | undefined {
-  if (list === undefined) return undefined;
-  for (let i = 0; i < list.length; i++) if (sameLines(list[i], lines)) return list[i];
-  return undefined;
-}
+/** The lines, copied (they must not keep a larger string alive). */
+const keepLines = (lines: HeaderLines): HeaderLines => lines.map(([n, v]) => [detached(n), detached(v)] as const);
 
-const holds = (e: BlockEntry | undefined, where: number): boolean =>
-  e !== undefined && (typeof e.where === 'number' ? e.where === where : e.where.has(where));
-
-/** A copy of a string that shares nothing with a larger one (see `detached` in engine.ts). */
-const copy = (s: string): string => (s.length < 13 ? s : (' ' + s).slice(1));
-
+/** Found by `blockFingerprint` (same count and length), then compared line by line; see FingerprintMemo. */
 export class HeaderBlockMemo {
-  private young = new Map<number, BlockEntry[]>();
-  private old = new Map<number, BlockEntry[]>();
-  private youngEntries = 0;
-  private oldEntries = 0;
-  constructor(private readonly cap: number) {}
+  private readonly memo: FingerprintMemo<HeaderLines>;
+  constructor(cap: number) {
+    this.memo = new FingerprintMemo(cap, sameLines, keepLines);
+  }
 
   /** Blocks held (at most twice the cap). */
   get size(): number {
-    return this.youngEntries + this.oldEntries;
+    return this.memo.size;
   }
 
   /** Whether plan `where` found these lines (fingerprint `fp`, from `blockFingerprint`) clean. */
   has(fp: number, lines: HeaderLines, where: number): boolean {
-    if (holds(find(this.young.get(fp), lines), where)) return true;
-    if (!holds(find(this.old.get(fp), lines), where)) return false;
-    this.add(fp, lines, where);
-    return true;
+    return this.memo.has(fp, lines, where);
   }
 
   /** Remember that plan `where` found these lines clean. */
   add(fp: number, lines: HeaderLines, where: number): void {
-    const list = this.young.get(fp);
-    const e = find(list, lines);
-    if (e !== undefined) {
-      if (holds(e, where)) return;
-      if (typeof e.where === 'number') e.where = new Set([e.where, where]);
-      else e.where.add(where);
-    } else {
-      const flat: string[] = [];
-      for (const [n, v] of lines) flat.push(copy(n), copy(v));
-      const entry: BlockEntry = { lines: flat, where };
-      if (list === undefined) this.young.set(fp, [entry]);
-      else if (list.length < SAME_FINGERPRINT_MAX) list.push(entry);
-      else return;
-    }
-    if (++this.youngEntries >= this.cap) {
-      this.old = this.young;
-      this.oldEntries = this.youngEntries;
-      this.young = new Map();
-      this.youngEntries = 0;
-    }
+    this.memo.add(fp, lines, where);
   }
 }

@@ -30,12 +30,10 @@ export function valueFingerprint(s: string): number {
   return h;
 }
 
-const sameValue = (kept: string, value: string): boolean => kept === value;
-
 export class CleanMemo {
   private readonly memo: FingerprintMemo<string>;
   constructor(cap: number) {
-    this.memo = new FingerprintMemo(cap, sameValue, detached);
+    this.memo = new FingerprintMemo<string>(cap, null, detached);
   }
 
   /** Values held (at most twice the cap). */

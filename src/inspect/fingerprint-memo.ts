@@ -41,12 +41,13 @@ export class FingerprintMemo<K> {
   private oldEntries = 0;
 
   /**
-   * `same(kept, key)`: whether a kept thing is `key`; `keep(key)`: the copy to keep (a thing cut out of a request must
-   * not keep the request alive).
+   * `same(kept, key)`: whether a kept thing is `key`, null for `===` (strings: compared inline, not through a call that
+   * sees two functions and is not inlined); `keep(key)`: the copy to keep (a thing cut out of a request must not keep
+   * the request alive).
    */
   constructor(
     private readonly cap: number,
-    private readonly same: (kept: K, key: K) => boolean,
+    private readonly same: ((kept: K, key: K) => boolean) | null,
     private readonly keep: (key: K) => K,
   ) {}
 
@@ -71,8 +72,9 @@ export class FingerprintMemo<K> {
 
   private find(slot: Slot<K> | undefined, key: K): MemoEntry<K> | undefined {
     if (slot === undefined) return undefined;
-    if (!Array.isArray(slot)) return this.same(slot.key, key) ? slot : undefined;
-    for (let i = 0; i < slot.length; i++) if (this.same(slot[i].key, key)) return slot[i];
+    const same = this.same;
+    if (!Array.isArray(slot)) return (same === null ? slot.key === key : same(slot.key, key)) ? slot : undefined;
+    for (let i = 0; i < slot.length; i++) if (same === null ? slot[i].key === key : same(slot[i].key, key)) return slot[i];
     return undefined;
   }
 

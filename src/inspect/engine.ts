@@ -684,6 +684,8 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
    * (`args`, `args_get` / `args_post`, `args_names`, a form's `body_raw` part) is clean under that plan.
    */
   const partWhere = (plan: Plan, kind: PartKind): number => -(plan.id * 2 + kind) - 1;
+  /** The parts' row in `plan.memoStats` (after the collections' rows and the header blocks' one). */
+  const partSlot = (plan: Plan, kind: PartKind): number => plan.collections.length + 1 + kind;
 
   // The gate `inspect` gives the view builder: it picks the plan from the decoded path, asks the block memo whether that
   // plan knows the header block clean (the view then leaves the header targets out), then the memo for each query and
@@ -703,7 +705,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     },
     part(kind, raw) {
       const plan = gs.plan as Plan;
-      const slot = plan.collections.length + 1 + kind;
+      const slot = partSlot(plan, kind);
       if (raw.length > MEMO_MAX_CHARS || !memoPays(plan, slot)) return false;
       const hit = (memo as CleanMemo).has(raw, partWhere(plan, kind));
       memoCounted(plan, slot, hit);
@@ -934,7 +936,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (gated && matches.length === 0 && view.freshParts !== undefined) {
         for (let kind = 0; kind < 2; kind++) {
           // Not while the memo steps aside for these parts (they do not come back): an entry would cost and never serve.
-          if (plan.memoStats[(plan.collections.length + 1 + kind) * 3 + 2] > 0) continue;
+          if (plan.memoStats[partSlot(plan, kind as PartKind) * 3 + 2] > 0) continue;
           const where = partWhere(plan, kind as PartKind);
           for (const raw of view.freshParts[kind]) if (raw.length <= MEMO_MAX_CHARS) (memo as CleanMemo).add(raw, where);
         }

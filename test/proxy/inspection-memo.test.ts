@@ -1,6 +1,7 @@
 // The clean-target memo through the real proxy (config `inspection.memo`): a repeated clean request runs few of the
 // signature regexes the second time; with `memo: 0` it runs them all again; an attack is blocked every time either
 // way; a bad value is refused with its path.
+import { request } from 'node:http';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';
@@ -99,4 +100,28 @@ t.test('a form through the proxy: forwarded byte for byte; its repeated fields a
   }
   t.equal((await post('dave', '&note=%u0027')).status, 403, 'IIS %u encoding in one raw part of the body blocks');
   t.equal((await post('dave', '&note=%u0027')).status, 403, 'and blocks again');
+});
+
+t.test('query parts known clean still count: 250 remembered arguments plus 10 new ones are over the 255-argument limit', async (t) => {
+  const backend = await startBackend(echo);
+  const b = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false } });
+  t.teardown(async () => {
+    await b.close();
+    await backend.close();
+  });
+  const args = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `a${from + i}=${from + i}`).join('&');
+  // node:http, not fetch: fetch does not send our Host, and an IP address in Host is itself a (scored) signal, so
+  // the request would never be clean and nothing would be remembered.
+  const get = (q: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(`${b.url}/search?${q}`, { headers: browser }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  t.equal(await get(args(0, 250)), 200);
+  t.equal(await get(args(0, 250)), 200, 'the same 250 arguments again (now left out of the view as known clean)');
+  t.equal(await get(`${args(0, 250)}&${args(250, 260)}`), 403, '260 arguments: blocked (signature 920240)');
 });

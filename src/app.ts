@@ -53,6 +53,8 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     trustProxy: false,
+    // The proxy never reads request.query (the engine parses the raw target itself): skip find-my-way's parse.
+    routerOptions: { querystringParser: () => ({}) },
     bodyLimit: Math.max(limits.maxBodyBytes, ...config.sites.flatMap((s) => [s.maxBodyBytes ?? 0, ...s.routes.map((r) => r.maxBodyBytes ?? 0)])),
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -124,8 +126,9 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     readFor(request).then((b) => done(null, b), (e: Error) => done(e, undefined));
   });
   // Methods Fastify treats as bodyless (GET, HEAD, ...) still may carry a body: read it too, never leave it unread.
-  app.addHook('preValidation', async (request) => {
-    if (request.waf.body === null && hasBody(request.raw) && !request.raw.readableEnded) await readFor(request);
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.waf.body === null && hasBody(request.raw) && !request.raw.readableEnded) readFor(request).then(() => done(), done);
+    else done();
   });
 
   // 4. preHandler: inspection (issue 3) — reads request.waf.{inspectBody, bodyTruncated}, may answer 403 itself.
@@ -140,7 +143,10 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     sendError(new WafError('WAF_ERR_METHOD_NOT_ALLOWED', undefined, { method: request.method }), request, reply);
   });
 
-  const forwardOpts = { upstreams, preserveHost: config.proxy.preserveHost, stripResponseHeaders, isTrustedPeer: (p: string) => trusted.has(p) };
+  // Response inspection and the cache read upstream bodies as streams in onSend; elsewhere small answers are buffered.
+  const leaks = new ResponseInspection({ sites: config.sites, origins: router.upstreams(), services });
+  const streamOnly = (request: FastifyRequest) => request.waf.resolved.cache !== null || leaks.covers(request.waf.site);
+  const forwardOpts = { upstreams, preserveHost: config.proxy.preserveHost, stripResponseHeaders, isTrustedPeer: (p: string) => trusted.has(p), streamOnly };
   const checker = messageChecker(config.proxy.websocketInspection, services);
   const tunnelOpts = { ...forwardOpts, connectTimeoutMs: config.proxy.connectTimeoutMs, messages: checker ? { checker, cfg: config.proxy.websocketInspection } : null };
   const pass = (request: FastifyRequest, reply: FastifyReply) => {
@@ -151,6 +157,7 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     method: app.supportedMethods.filter((m) => m !== 'CONNECT'),
     url: '/*',
     handler: (request, reply) => {
+      request.waf.forwardedAt = performance.now();
       if (isUpgrade(request.raw)) return request.waf.resolved.pool ? tunnelPooled(request, reply, tunnelOpts, pools.get(request.waf.resolved.pool)) : tunnel(request, reply, tunnelOpts);
       // Cache lookup runs here, after every inspection hook: a blocked request never reaches it.
       const cacheCfg = request.waf.resolved.cache;
@@ -163,11 +170,13 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   if (config.proxy.websocket) acceptUpgrades(app as unknown as FastifyInstance, app.server, limits.requestTimeoutMs);
 
   // Response leak inspection (issue 8): before the cache hook, so a leaking body is never stored.
-  const leaks = new ResponseInspection({ sites: config.sites, origins: router.upstreams(), services });
   if (leaks.active) app.addHook('onSend', (request, reply, payload) => leaks.onSend(request, reply, payload));
   // Response cache (issue 8): stores cacheable GET answers on their way out; purge from the admin API.
   const { caches, close: closeCaches } = createCaches(config, logger);
-  app.addHook('onSend', async (request, reply, payload) => (request.waf?.resolved?.cache ? caches.onSend(request, reply, payload) : payload));
+  // Only when some site or route caches: an onSend hook costs every response a promise.
+  if (router.sites.some((s) => s.base.cache || s.routes.some((r) => r.resolved.cache))) {
+    app.addHook('onSend', async (request, reply, payload) => (request.waf?.resolved?.cache ? caches.onSend(request, reply, payload) : payload));
+  }
   (services.adminPlugins ??= []).push(cacheRoutes(caches));
   // Response hardening (issue 8): per-site security headers, only where the backend did not set the header itself.
   const hardening = new Map(config.sites.map((s) => [s.name, securityHeaders(s.securityHeaders)] as const).filter(([, h]) => h.length > 0));

@@ -17,11 +17,6 @@ export interface Metrics {
   observeInspection(seconds: number): void;
 }
 
-const STAMP = Symbol('bulwark.metrics.t');
-type Stamped = FastifyRequest & { [STAMP]?: { bodyRead?: bigint; forwarded?: bigint } };
-
-const seconds = (from: bigint, to: bigint) => Number(to - from) / 1e9;
-
 /** Build the metrics for one process. `status` getters are read at scrape time. */
 export function createMetrics(opts: { defaults?: boolean; services?: () => Services | undefined; streamUp?: () => boolean | null } = {}): Metrics {
   const registry = new Registry();
@@ -31,7 +26,7 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
   const blocks = new Counter({ name: 'bulwark_blocks_total', help: 'Signature matches in blocked requests, by family and signature id', labelNames: ['family', 'signature'] as const, registers: [registry] });
   const detections = new Counter({ name: 'bulwark_detections_total', help: 'Signature matches in detect-only requests, by family and signature id', labelNames: ['family', 'signature'] as const, registers: [registry] });
   const rateLimit = new Counter({ name: 'bulwark_ratelimit_decisions_total', help: 'Rate-limit and ban decisions by policy', labelNames: ['policy', 'decision'] as const, registers: [registry] });
-  const inspection = new Histogram({ name: 'bulwark_inspection_duration_seconds', help: 'Time from body read to the end of inspection', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry] });
+  const inspection = new Histogram({ name: 'bulwark_inspection_duration_seconds', help: 'Time the inspection engine took per inspected request', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry] });
   const upstream = new Histogram({ name: 'bulwark_upstream_duration_seconds', help: 'Time from forwarding to the end of the response, by site', labelNames: ['site'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
   new Gauge({
     name: 'bulwark_store_reachable', help: 'Rule store (Redis) reachable: 1 yes, 0 no (memory store: 1)', registers: [registry],
@@ -55,30 +50,37 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
     },
   });
 
+  // Children by label values, made once: prom-client hashes the label object on every inc/observe otherwise.
+  const requestCounters = new Map<string, { inc(): void }>();
+  const upstreamTimers = new Map<string, { observe(v: number): void }>();
+  const requestCounter = (site: string, verdict: string) => {
+    const key = `${site}\0${verdict}`;
+    let c = requestCounters.get(key);
+    if (!c) requestCounters.set(key, (c = requests.labels(site, verdict)));
+    return c;
+  };
+  const upstreamTimer = (site: string) => {
+    let h = upstreamTimers.get(site);
+    if (!h) upstreamTimers.set(site, (h = upstream.labels(site)));
+    return h;
+  };
+
+  // One callback-style onResponse hook (no promise per request); the times come from request.waf, stamped by the
+  // inspection plugin (inspectionMs) and the forwarding handler (forwardedAt).
   const plugin: ServicePlugin = async (app) => {
-    // Registered after the body reader and the inspector: preValidation ≈ body read, our preHandler ≈ inspection done.
-    app.addHook('preValidation', async (req: Stamped) => {
-      req[STAMP] = { bodyRead: process.hrtime.bigint() };
-    });
-    app.addHook('preHandler', async (req: Stamped) => {
-      const s = (req[STAMP] ??= {});
-      s.forwarded = process.hrtime.bigint();
-      if (s.bodyRead) inspection.observe(seconds(s.bodyRead, s.forwarded));
-    });
-    app.addHook('onResponse', async (req: Stamped, reply: FastifyReply) => {
-      const now = process.hrtime.bigint();
+    app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
       const waf = req.waf;
       const site = waf?.site ?? 'unknown';
-      const s = req[STAMP];
       let verdict: string = waf?.verdict?.action ?? 'allow';
       if (reply.statusCode === 429) verdict = 'rate-limit';
       // A 403 with an event but no inspection verdict is the rate limiter's ban.
       else if (reply.statusCode === 403 && !waf?.verdict && waf?.eventId) verdict = 'ban';
       else if (reply.statusCode === 403 && verdict === 'allow') verdict = 'block';
-      else if (reply.statusCode >= 400 && !waf?.verdict && !s?.forwarded) verdict = 'refused';
-      requests.inc({ site, verdict });
-      if (s?.forwarded) upstream.observe({ site }, seconds(s.forwarded, now));
-      else if (s?.bodyRead && verdict === 'block') inspection.observe(seconds(s.bodyRead, now));
+      else if (reply.statusCode >= 400 && !waf?.verdict && !waf?.forwardedAt) verdict = 'refused';
+      requestCounter(site, verdict).inc();
+      if (waf && waf.inspectionMs >= 0) inspection.observe(waf.inspectionMs / 1000);
+      if (waf?.forwardedAt) upstreamTimer(site).observe((performance.now() - waf.forwardedAt) / 1000);
+      done();
     });
   };
 

@@ -60,8 +60,12 @@ export interface WafContext {
   upstream: string;
   /** The resolved route: limits, methods, body policy, upstream timeout. */
   resolved: ResolvedRoute;
-  /** process.hrtime.bigint() at arrival. */
-  startedAt: bigint;
+  /** performance.now() at arrival (ms). */
+  startedAt: number;
+  /** performance.now() when the request was handed to the upstream (0: not forwarded). */
+  forwardedAt: number;
+  /** How long inspection took, ms (-1: not inspected). */
+  inspectionMs: number;
   /** Whole body as read and as it will be forwarded (null: no body). */
   body: Buffer | null;
   /** The part of the body to inspect (== body unless bodyTruncated). */

@@ -55,9 +55,10 @@ export async function setupEvents(config: BulwarkConfig, services: Services, opt
   // Proxy-side onResponse hooks: metrics, and the backend status for detect-mode events (recorded once the response is done).
   const proxyHooks: ServicePlugin = async (app, o) => {
     await metrics.plugin(app, o);
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const id = request.waf?.eventId;
       if (id && request.waf.verdict?.action === 'detect') sink.complete(id, reply.statusCode);
+      done();
     });
   };
   services.metrics = proxyHooks;

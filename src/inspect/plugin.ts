@@ -92,6 +92,7 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
     if (mode === 'off') return;
     const ruleset = current();
     let verdict: Verdict;
+    const t0 = performance.now();
     try {
       verdict = ruleset.inspect(requestInput(request), { paranoia: waf.paranoia, threshold: waf.threshold, mode, site: waf.site, clientIp: waf.clientIp });
     } catch (err) {
@@ -100,6 +101,7 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
       throw new WafError('WAF_ERR_INTERNAL', undefined, 'inspection failed');
     }
     waf.verdict = verdict;
+    waf.inspectionMs = performance.now() - t0;
     // More arguments than the view reads: the rest were not inspected. Under the reject policy (the default) nothing
     // uninspected is forwarded, as for a body over the inspection limit; `partial` forwards it, flagged. An attack
     // found in the inspected part is still answered as a block (403, with its event).

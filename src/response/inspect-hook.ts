@@ -94,6 +94,11 @@ export class ResponseInspection {
     this.addresses = compileLeakPatterns([], deps.origins);
   }
 
+  /** True when this site's upstream answers are inspected (the onSend hook needs them as streams). */
+  covers(site: string): boolean {
+    return this.bySite.has(site);
+  }
+
   get active(): boolean {
     return this.bySite.size > 0;
   }

@@ -4,8 +4,9 @@
  * client, a page's fetches: the same headers and cookies) can skip them all after one lookup here instead of one per
  * header and cookie.
  *
- * A block is found by a number (its line count and total length), then compared line by line: no key string is built
- * or hashed (hashing a 500-character block cost more than the lookups it saves). The rest (at most 8 blocks per such
+ * A block is found by a number (its line count, and each line's lengths and two of its value's characters), then
+ * compared line by line: no key string is built or hashed (hashing a 500-character block cost more than the lookups it
+ * saves). The rest (at most 8 blocks per such
  * number, two generations of bounded size) is the target memo's too: FingerprintMemo.
  */
 
@@ -18,12 +19,28 @@ export const BLOCK_MAX_CHARS = 4096;
 /** Nor blocks of more lines than this. */
 const BLOCK_MAX_LINES = 128;
 
-/** Line count and total length in one number, or -1 when the block is too large to remember. */
+/**
+ * A number for a block (≥ 0), or -1 when it is too large to remember: its line count and, per line, the name's and the
+ * value's length and two of the value's characters (the last and the middle one). Blocks that differ only in a value of
+ * the same length (a POST's Content-Length from 2049 to 2050, a rotated token) mostly get different numbers, so a
+ * lookup compares one kept block, not every block of the same size (line count and total length alone put a form's
+ * blocks with each Content-Length of 4 digits on one number, and each lookup compared up to 8 of them in full).
+ */
 export function blockFingerprint(lines: HeaderLines): number {
-  if (lines.length > BLOCK_MAX_LINES) return -1;
+  const n = lines.length;
+  if (n > BLOCK_MAX_LINES) return -1;
   let chars = 0;
-  for (let i = 0; i < lines.length; i++) chars += lines[i][0].length + lines[i][1].length;
-  return chars > BLOCK_MAX_CHARS ? -1 : chars * (BLOCK_MAX_LINES + 1) + lines.length;
+  let h = n;
+  for (let i = 0; i < n; i++) {
+    const name = lines[i][0];
+    const value = lines[i][1];
+    const len = value.length;
+    chars += name.length + len;
+    h = Math.imul(h ^ name.length, 0x01000193);
+    h = Math.imul(h ^ len, 0x01000193);
+    if (len > 0) h = Math.imul(h ^ (value.charCodeAt(len - 1) | (value.charCodeAt(len >> 1) << 16)), 0x01000193);
+  }
+  return chars > BLOCK_MAX_CHARS ? -1 : h >>> 0;
 }
 
 function sameLines(kept: HeaderLines, lines: HeaderLines): boolean {

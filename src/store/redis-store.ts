@@ -68,6 +68,14 @@ export class RedisRuleStore implements RuleStore {
     this.client.on('error', (err: Error) => down(err));
     this.client.on('close', () => down());
     this.sub.on('error', () => undefined);
+    // The subscription comes back on its own connection, maybe after the main one: a version published in between was
+    // not heard. Once it listens again (subscribe is idempotent), ask for a sync, as the main connection does when it
+    // comes back (if the main one is still down, its own 'ready' will).
+    this.sub.on('ready', () => {
+      this.sub.subscribe(this.keys.channel).then(() => {
+        if (this.reachable && this.client.status === 'ready' && !this.closed) this.events.emit('reconnect');
+      }, () => undefined);
+    });
     this.sub.on('message', (channel: string, message: string) => {
       const v = Number(message);
       if (channel === this.keys.channel && Number.isInteger(v) && v > 0) this.events.emit('published', v);
@@ -80,10 +88,8 @@ export class RedisRuleStore implements RuleStore {
       this.lastError = err.message;
       this.opts.log?.warn(`rule store: redis unreachable at start (${err.message}); starting from local signatures and config, retrying`);
     });
-    this.sub.connect().then(() => this.sub.subscribe(this.keys.channel)).catch(() => {
-      // ioredis retries; once connected, subscribe then (autoResubscribe only covers channels already subscribed).
-      this.sub.once('ready', () => { this.sub.subscribe(this.keys.channel).catch(() => undefined); });
-    });
+    // Subscribed on every 'ready' (above), the first one included; while the server is down ioredis keeps retrying.
+    this.sub.connect().catch(() => undefined);
   }
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {

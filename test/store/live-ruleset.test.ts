@@ -1,4 +1,5 @@
 /** Two instances on one store: changes made through one go live on the other; refused changes change nothing; faults. */
+import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { MemoryRuleStore } from '../../src/store/memory-store.ts';
@@ -146,6 +147,24 @@ t.test('redis lost while running, restarted empty: keep serving, re-seed, pick u
   const ch = await a.rules.apply((s) => setEnabled(s, 900100, false), 'alice');
   await waitFor(() => b.live.live().version === ch.version);
   t.same(b.live.current().match("1' union select 2", 'q'), [], 'B picked up the change made after the restart');
+});
+
+t.test('a version published while only the subscription was down is picked up when it comes back', async (t) => {
+  const r = await startRedis();
+  const namespace = 'subgap';
+  const mk = () => new RedisRuleStore({ target: { url: r.url }, namespace, maxBackoffMs: 100 });
+  const a = await instance(mk());
+  const b = await instance(mk());
+  const admin = new Redis(r.url, { lazyConnect: true });
+  await admin.connect();
+  t.teardown(async () => { admin.disconnect(); await a.close(); await b.close(); await r.stop(); });
+  await waitFor(() => a.live.live().version === 1 && b.live.live().version === 1);
+  // Drop only the subscriber connections (the main ones stay up, so no reconnect of theirs triggers a sync), then
+  // publish at once: ioredis waits 50 ms before its first retry, so B's subscriber is not listening when it goes out.
+  await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+  const ch = await a.rules.apply((s) => setEnabled(s, 900200, false), 'alice');
+  await waitFor(() => b.live.live().version === ch.version, 5000);
+  t.equal(b.live.live().version, ch.version, 'B synced once its subscription was back (no polling in this test)');
 });
 
 t.test('memory store without any server: starts from the base library', async (t) => {

@@ -13,8 +13,6 @@ export interface Metrics {
   adminPlugin: (app: FastifyInstance) => Promise<void>;
   /** Feed every recorded event (blocks by family/signature, rate-limit decisions). */
   onEvent(e: WafEvent): void;
-  /** For parts that time inspection themselves. */
-  observeInspection(seconds: number): void;
 }
 
 /** Build the metrics for one process. `status` getters are read at scrape time. */
@@ -95,7 +93,6 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
     registry,
     plugin,
     adminPlugin,
-    observeInspection: (s) => inspection.observe(s),
     onEvent(e) {
       const c = e.action === 'block' ? blocks : e.action === 'detect' ? detections : null;
       if (c) for (const m of e.matches) c.inc({ family: m.family, signature: String(m.id) });

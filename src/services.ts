@@ -60,8 +60,6 @@ export interface WafContext {
   upstream: string;
   /** The resolved route: limits, methods, body policy, upstream timeout. */
   resolved: ResolvedRoute;
-  /** performance.now() at arrival (ms). */
-  startedAt: number;
   /** performance.now() when the request was handed to the upstream (0: not forwarded). */
   forwardedAt: number;
   /** How long inspection took, ms (-1: not inspected). */

@@ -36,7 +36,6 @@ export function contextHook(deps: ContextDeps) {
       threshold: r?.threshold ?? deps.config.threshold,
       upstream: r?.upstream ?? '',
       resolved: r!,
-      startedAt: performance.now(),
       forwardedAt: 0,
       inspectionMs: -1,
       body: null,

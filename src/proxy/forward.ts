@@ -37,7 +37,7 @@ export function upstreamError(err: unknown): WafError {
   return new WafError('WAF_ERR_UPSTREAM_UNAVAILABLE', undefined, { cause: code || String(err) }, { cause: err });
 }
 
-/** Send the request upstream and stream the answer back. Throws WafError (502/503/504) before any byte is sent. */
+/** Send the request upstream and pass the answer back (whole or streamed). Throws WafError (502/503/504) before any byte is sent. */
 export async function forward(request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions): Promise<FastifyReply | undefined> {
   const waf = request.waf;
   const raw = request.raw;
@@ -53,26 +53,25 @@ export async function forward(request: FastifyRequest, reply: FastifyReply, opts
   if (body !== null) headers.push('content-length', String(body.length));
 
   const method = raw.method!;
-  let call: UpstreamCall | null = null;
+  const call = new UpstreamCall(method, opts.streamOnly?.(request) ? -1 : BUFFER_MAX, (err) =>
+    request.log.warn({ err: (err as { code?: string }).code ?? err.message }, 'upstream response body failed'),
+  );
+  // The client went away before the answer was complete: cancel the upstream request.
   const onClose = () => {
-    if (!reply.raw.writableFinished) call?.abort(new undiciErrors.RequestAbortedError('the client closed the connection'));
+    if (!reply.raw.writableFinished) call.abort(new undiciErrors.RequestAbortedError('the client closed the connection'));
   };
   reply.raw.once('close', onClose);
 
   let answer: UpstreamAnswer;
   try {
-    answer = await new Promise<UpstreamAnswer>((resolve, reject) => {
-      call = new UpstreamCall(method, opts.streamOnly?.(request) ? -1 : BUFFER_MAX, resolve, reject, (err) =>
-        request.log.warn({ err: (err as { code?: string }).code ?? err.message }, 'upstream response body failed'),
-      );
-      opts.upstreams.get(waf.upstream).dispatch(
-        { path: raw.url!, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout: waf.resolved.timeoutMs, bodyTimeout: waf.resolved.timeoutMs },
-        call,
-      );
-    });
+    opts.upstreams.get(waf.upstream).dispatch(
+      { path: raw.url!, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout: waf.resolved.timeoutMs, bodyTimeout: waf.resolved.timeoutMs },
+      call,
+    );
+    answer = await call.answer;
   } catch (err) {
     reply.raw.off('close', onClose);
-    if (call !== null && (call as UpstreamCall).aborted) return undefined; // client is gone; nothing to answer
+    if (call.aborted) return undefined; // client is gone; nothing to answer
     throw upstreamError(err);
   }
   const out = answer.body;

@@ -59,6 +59,10 @@ class UpstreamBody extends Readable {
 }
 
 export class UpstreamCall implements Dispatcher.DispatchHandler {
+  /** Settles once the headers are in (with the whole body, when it is buffered), or with the error before them. */
+  readonly answer: Promise<UpstreamAnswer>;
+  private resolve!: (a: UpstreamAnswer) => void;
+  private reject!: (err: Error) => void;
   private abortFn: ((err?: Error) => void) | null = null;
   private gone: Error | null = null;
   private status = 0;
@@ -72,11 +76,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   constructor(
     private readonly method: string,
     private readonly bufferMax: number,
-    private readonly resolve: (a: UpstreamAnswer) => void,
-    private readonly reject: (err: Error) => void,
     /** A streamed body failed after its headers were sent on (the client gets a cut-off answer). */
     private readonly onBodyError: (err: Error) => void,
-  ) {}
+  ) {
+    this.answer = new Promise<UpstreamAnswer>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 
   /** The client went away: cancel the upstream request (now, or as soon as undici hands us its abort). */
   abort(err: Error): void {

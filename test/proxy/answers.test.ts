@@ -2,10 +2,10 @@
 // ones stream; either way the client gets the backend's bytes and headers, and a body cut short is never passed on as
 // a complete answer.
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
-import t from 'tap';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { startBackend, type Backend } from '../helpers/backend.ts';
+import { startBackend, type Backend, type BackendHandler } from '../helpers/backend.ts';
 import { rawRequest, PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
 
 let backend: Backend;
@@ -20,16 +20,26 @@ t.teardown(async () => {
   await backend.close();
 });
 
+/** The backend answers with `h` for this test, then echoes again. */
+const serve = (t: Test, h: BackendHandler) => {
+  backend.handle(h);
+  t.teardown(() => backend.handle(null));
+};
+
+/** GET a path through Bulwark and read the whole answer. */
+const fetchWhole = async (path: string) => {
+  const res = await request(`${bw.url}${path}`);
+  return { res, body: Buffer.from(await res.body.arrayBuffer()) };
+};
+
 t.test('a small answer: same bytes, status, headers (repeated Set-Cookie kept), Content-Length', async (t) => {
   const body = randomBytes(3000);
-  backend.handle((_req, res) => {
+  serve(t, (_req, res) => {
     res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
     res.writeHead(201, { 'content-type': 'application/x-thing', 'content-length': body.length, 'x-app': 'yes' });
     res.end(body);
   });
-  t.teardown(() => backend.handle(null));
-  const res = await request(`${bw.url}/small`);
-  const got = Buffer.from(await res.body.arrayBuffer());
+  const { res, body: got } = await fetchWhole('/small');
   t.equal(res.statusCode, 201);
   t.ok(got.equals(body), 'same bytes');
   t.equal(res.headers['content-type'], 'application/x-thing');
@@ -40,25 +50,22 @@ t.test('a small answer: same bytes, status, headers (repeated Set-Cookie kept), 
 
 t.test('a large answer (1 MiB, over the buffered size) arrives byte for byte', async (t) => {
   const body = randomBytes(1024 * 1024);
-  backend.handle((_req, res) => {
+  serve(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
     res.end(body);
   });
-  t.teardown(() => backend.handle(null));
-  const res = await request(`${bw.url}/large`);
-  const got = Buffer.from(await res.body.arrayBuffer());
+  const { res, body: got } = await fetchWhole('/large');
   t.equal(res.statusCode, 200);
   t.ok(got.equals(body), 'same bytes');
 });
 
 t.test('an answer of unknown length streams: the first event reaches the client before the backend ends', async (t) => {
   let finish: () => void = () => {};
-  backend.handle((_req, res) => {
+  serve(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: one\n\n');
     finish = () => res.end('data: two\n\n');
   });
-  t.teardown(() => backend.handle(null));
   const res = await request(`${bw.url}/events`);
   t.equal(res.statusCode, 200);
   const it = res.body[Symbol.asyncIterator]();
@@ -71,18 +78,17 @@ t.test('an answer of unknown length streams: the first event reaches the client 
 });
 
 t.test('a small answer without Content-Type is not given one', async (t) => {
-  backend.handle((_req, res) => {
+  serve(t, (_req, res) => {
     res.writeHead(200, { 'content-length': 5 });
     res.end('hello');
   });
-  t.teardown(() => backend.handle(null));
   const res = await request(`${bw.url}/untyped`);
   t.equal(await res.body.text(), 'hello');
   t.equal(res.headers['content-type'], undefined);
 });
 
 t.test('HEAD keeps the declared length; 204 and 304 carry no body', async (t) => {
-  backend.handle((req, res) => {
+  serve(t, (req, res) => {
     if (req.url === '/head') {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 1234 });
       res.end();
@@ -94,7 +100,6 @@ t.test('HEAD keeps the declared length; 204 and 304 carry no body', async (t) =>
       res.end();
     }
   });
-  t.teardown(() => backend.handle(null));
   const head = await request(`${bw.url}/head`, { method: 'HEAD' });
   t.equal(head.statusCode, 200);
   t.equal(head.headers['content-length'], '1234');
@@ -110,12 +115,11 @@ t.test('HEAD keeps the declared length; 204 and 304 carry no body', async (t) =>
 });
 
 t.test('a small body cut short by the backend is a 502 page, not a truncated answer', async (t) => {
-  backend.handle((_req, res) => {
+  serve(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html', 'content-length': 100 });
     res.write('<html>only part of it');
     setTimeout(() => res.socket?.destroy(), 20);
   });
-  t.teardown(() => backend.handle(null));
   const out = await rawRequest(bw.port, 'POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', 3000);
   t.match(out, /^HTTP\/1\.1 502/);
   t.notMatch(out, /only part of it/);
@@ -124,12 +128,11 @@ t.test('a small body cut short by the backend is a 502 page, not a truncated ans
 
 t.test('a large body cut short ends the client connection short of its declared length', async (t) => {
   const declared = 1024 * 1024;
-  backend.handle((_req, res) => {
+  serve(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': declared });
     res.write(Buffer.alloc(128 * 1024, 7));
     setTimeout(() => res.socket?.destroy(), 50);
   });
-  t.teardown(() => backend.handle(null));
   const received = await new Promise<Buffer>((resolve, reject) => {
     const s = connect(bw.port, '127.0.0.1', () => s.write('POST /cut-large HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'));
     const chunks: Buffer[] = [];
@@ -153,7 +156,7 @@ t.test('a large body cut short ends the client connection short of its declared 
 t.test('a client that leaves mid-stream cancels the upstream request', async (t) => {
   let upstreamClosed: () => void = () => {};
   const closed = new Promise<void>((r) => (upstreamClosed = r));
-  backend.handle((_req, res) => {
+  serve(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: tick\n\n');
     const timer = setInterval(() => res.write('data: tick\n\n'), 20);
@@ -162,10 +165,27 @@ t.test('a client that leaves mid-stream cancels the upstream request', async (t)
       upstreamClosed();
     });
   });
-  t.teardown(() => backend.handle(null));
   const s = connect(bw.port, '127.0.0.1', () => s.write('GET /stream HTTP/1.1\r\nHost: x\r\n\r\n'));
   await new Promise<void>((r) => s.once('data', () => r()));
   s.destroy();
   const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 3000))]);
   t.equal(outcome, 'closed', 'the backend saw its answer cancelled');
+});
+
+t.test('a backend answering garbage gets the client a 502 page naming no backend, and a log line', async (t) => {
+  const junk = createServer((s) => s.once('data', () => s.end('HTTP/1.1 2x0 ???\r\nContent-Length: nope\r\n\r\nhello')));
+  await new Promise<void>((r) => junk.listen(0, '127.0.0.1', r));
+  const port = (junk.address() as AddressInfo).port;
+  const other = await startTestBulwark({ ...PROXY_ONLY, upstream: `http://127.0.0.1:${port}` });
+  t.teardown(async () => {
+    await other.close();
+    await new Promise<void>((r) => junk.close(() => r()));
+  });
+  const res = await request(`${other.url}/x`, { headers: { accept: 'application/json' } });
+  const text = await res.body.text();
+  t.equal(res.statusCode, 502);
+  t.notMatch(text, new RegExp(`127\\.0\\.0\\.1|${port}`), 'no backend address or port');
+  const logged = other.logs.find((l) => l.msg === 'upstream failure');
+  t.ok(logged, 'an upstream failure line');
+  t.equal(logged?.code, 'WAF_ERR_UPSTREAM_UNAVAILABLE');
 });

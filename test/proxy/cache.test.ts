@@ -105,3 +105,23 @@ t.test('through the proxy: MISS/HIT, Vary, bypasses, purge, attack never served 
   t.match(lines.join('\n'), /purged 1 cached entry for \/cc\/page/);
   t.equal((await get('/cc/page')).x, 'MISS', 'purged by the CLI');
 });
+
+t.test('a small answer with Content-Length (one the proxy reads whole elsewhere) is stored and served', async (t) => {
+  let n = 0;
+  const backend = await startBackend((_req, res) => {
+    const body = `n=${++n}`;
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'cache-control': 'public, max-age=60' });
+    res.end(body);
+  });
+  const bw = await startTestBulwark({ mode: 'block', rateLimit: { enabled: false }, sites: [{ name: 'app', hosts: ['*'], upstream: backend.origin, cache: { maxBytes: 1_000_000, maxEntryBytes: 100_000 } }] });
+  t.teardown(async () => {
+    await bw.close();
+    await backend.close();
+  });
+  const first = await request(`${bw.url}/sized`);
+  const second = await request(`${bw.url}/sized`);
+  t.equal(first.headers['x-cache'], 'MISS');
+  t.equal(second.headers['x-cache'], 'HIT');
+  t.equal(await second.body.text(), await first.body.text(), 'the stored body');
+  t.equal(backend.count, 1, 'backend asked once');
+});

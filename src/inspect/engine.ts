@@ -227,6 +227,11 @@ function memoPays(plan: Plan, c: number): boolean {
   return false;
 }
 
+/** Whether the memo is stepping aside for collection `c` (read only: memoPays counts the pause down). */
+function memoPaused(plan: Plan, c: number): boolean {
+  return plan.memoStats[c * 3 + 2] > 0;
+}
+
 function memoCounted(plan: Plan, c: number, hit: boolean): void {
   const st = plan.memoStats;
   const k = c * 3;
@@ -936,7 +941,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (gated && matches.length === 0 && view.freshParts !== undefined) {
         for (let kind = 0; kind < 2; kind++) {
           // Not while the memo steps aside for these parts (they do not come back): an entry would cost and never serve.
-          if (plan.memoStats[partSlot(plan, kind as PartKind) * 3 + 2] > 0) continue;
+          if (memoPaused(plan, partSlot(plan, kind as PartKind))) continue;
           const where = partWhere(plan, kind as PartKind);
           for (const raw of view.freshParts[kind]) if (raw.length <= MEMO_MAX_CHARS) (memo as CleanMemo).add(raw, where);
         }

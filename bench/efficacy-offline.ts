@@ -2,10 +2,13 @@
 //
 //   npx tsx bench/efficacy-offline.ts [--pl 1..4] [--threshold 5] [--corpus a.jsonl,b.jsonl] [--filter REGEX]
 //                                     [--misses N] [--fp N] [--signatures DIR] [--profile django]
+//                                     [--crs-fp N] [--fp-filter REGEX]
 //
 // Default corpora: ../shared/efficacy/corpus/crs.jsonl and benign-dmoz.jsonl (relative to the repo root) plus
 // test/fixtures/benign/*.jsonl. Prints TPR per source/category and per rule_pl, FPR on expect=allow records of
-// the benign corpora, the signatures that fire on benign requests (with counts), and the first misses.
+// the benign corpora, the same for the regression corpus's own negative tests per category (--crs-fp N lists N of
+// those blocked, with what fired on which target; --fp-filter keeps the categories it matches), the signatures that
+// fire on benign requests (with counts), and the first misses.
 // Signatures that fail to compile or self-test are skipped with a warning (so a half-edited file does not stop
 // the loop); the real loader refuses them. Records with raw_b64 are parsed as raw HTTP/1.1.
 // Caveat: the proxy refuses some malformed requests (400) before the engine sees them; this tool does not.
@@ -108,6 +111,10 @@ const bump = (m: Map<string, Row>, k: string, hit: boolean) => {
 const byCat = new Map<string, Row>();
 const byPl = new Map<string, Row>();
 const benign = new Map<string, Row>();
+const crsAllow = new Map<string, Row>();
+const crsFpList: string[] = [];
+const crsFpShow = Number(o['crs-fp'] ?? 0);
+const crsFpFilter = o['fp-filter'] ? new RegExp(o['fp-filter']) : null;
 const fpSigs = new Map<number, { n: number; name: string; sample: string }>();
 const missList: string[] = [];
 const fpList: string[] = [];
@@ -132,7 +139,11 @@ for (const file of corpora) {
       bump(byCat, `${r.source} ALL`, blocked);
       if (r.rule_pl !== undefined) bump(byPl, `rule_pl=${r.rule_pl}`, blocked);
       if (!blocked && missList.length < misses) missList.push(`${r.id} [${r.category}] score=${v.score} ${input.method} ${input.url.slice(0, 140)}`);
-    } else if (isBenignCorpus) {
+    } else if (!isBenignCorpus) {
+      bump(crsAllow, `${r.source} ${r.category}`, blocked);
+      bump(crsAllow, `${r.source} ALL`, blocked);
+      if (blocked && crsFpList.length < crsFpShow && (!crsFpFilter || crsFpFilter.test(r.category))) crsFpList.push(`${r.id} score=${v.score} [${v.matches.map((m) => `${m.id}@${m.target}`).join(',')}] ${input.method} ${input.url.slice(0, 100)}${r.flags?.length ? ` (${r.flags.join(',')})` : ''}`);
+    } else {
       bump(benign, name, blocked);
       for (const m of v.matches) {
         const e = fpSigs.get(m.id) ?? { n: 0, name: m.name, sample: '' };
@@ -151,6 +162,9 @@ for (const [k, r] of [...byCat].sort()) console.log(`  ${k.padEnd(32)} ${String(
 for (const [k, r] of [...byPl].sort()) console.log(`  ${k.padEnd(32)} ${String(r.hit).padStart(5)}/${String(r.n).padEnd(5)} ${pct(r)}`);
 console.log('\nFPR (benign blocked)');
 for (const [k, r] of [...benign].sort()) console.log(`  ${k.padEnd(32)} ${String(r.hit).padStart(5)}/${String(r.n).padEnd(5)} ${pct(r)}`);
+console.log('\nFPR on the regression corpus\'s negative tests (expect=allow; many are near misses)');
+for (const [k, r] of [...crsAllow].sort()) console.log(`  ${k.padEnd(32)} ${String(r.hit).padStart(5)}/${String(r.n).padEnd(5)} ${pct(r)}`);
+if (crsFpList.length) console.log('  blocked:\n    ' + crsFpList.join('\n    '));
 console.log('\nSignatures firing on benign requests (any score)');
 for (const [id, e] of [...fpSigs].sort((a, b) => b[1].n - a[1].n).slice(0, fpShow)) console.log(`  ${id} x${e.n} ${e.name} — e.g. ${e.sample}`);
 if (missList.length) console.log('\nFirst misses:\n  ' + missList.join('\n  '));

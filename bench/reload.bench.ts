@@ -24,7 +24,7 @@ import { RedisRuleStore } from '../src/store/redis-store.ts';
 import { loadLibrary, usableLibrary } from '../src/store/compile.ts';
 import { baseContent } from '../src/store/setup.ts';
 import { contentOf, makeSnapshot } from '../src/store/snapshot.ts';
-import { compileSignature } from '../src/inspect/engine.ts';
+import { compileSignature } from '../src/inspect/signature.ts';
 import type { SignatureSpec } from '../src/types.ts';
 
 const opt = (name: string): string | undefined => {

@@ -9,7 +9,8 @@ import { buildRequestView, targetsOf } from '../src/inspect/request-view.ts';
 import { applyTransforms } from '../src/inspect/transforms.ts';
 import { detectSqli } from '../src/inspect/detectors/sqli.ts';
 import { detectXss } from '../src/inspect/detectors/xss.ts';
-import { compileRuleset, compileSignature, type CompiledRuleset } from '../src/inspect/engine.ts';
+import { compileRuleset, type CompiledRuleset } from '../src/inspect/engine.ts';
+import { compileSignature } from '../src/inspect/signature.ts';
 import { loadLibrary } from '../src/signatures/loader.ts';
 import type { ParanoiaLevel, RequestInput } from '../src/types.ts';
 

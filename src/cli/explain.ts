@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { compileRuleset, compileSignature } from '../inspect/engine.ts';
+import { compileRuleset } from '../inspect/engine.ts';
+import { compileSignature } from '../inspect/signature.ts';
 import { readProfiles, readSignatureFiles } from '../signatures/loader.ts';
 import { exampleToInput } from '../signatures/examples.ts';
 import type { Exclusion, ParanoiaLevel, RequestInput, Verdict } from '../types.ts';

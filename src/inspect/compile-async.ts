@@ -11,7 +11,8 @@
  *   warm-up contexts are built too, so the first request after a swap does not pay for them.
  */
 import type { ParanoiaLevel, RequestInput, SignatureSpec } from '../types.ts';
-import { compileRuleset, compileSignature, type CompiledRuleset, type CompiledSignature, type CompileOptions } from './engine.ts';
+import { compileRuleset, type CompiledRuleset, type CompileOptions } from './engine.ts';
+import { compileSignature, type CompiledSignature } from './signature.ts';
 import type { CompiledOperator } from './operators.ts';
 import { buildMatcher, collectMissing } from './matcher-cache.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';

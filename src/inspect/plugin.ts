@@ -7,7 +7,8 @@ import { renderErrorPage } from '../pages.ts';
 import type { ServicePlugin, Services } from '../services.ts';
 import { readSignatureFiles } from '../signatures/loader.ts';
 import type { Mode, RequestInput, Verdict } from '../types.ts';
-import { compileRuleset, compileSignature, type CompiledRuleset } from './engine.ts';
+import { compileRuleset, type CompiledRuleset } from './engine.ts';
+import { compileSignature } from './signature.ts';
 
 /** Raw header pairs in arrival order from Node's flat `rawHeaders`. */
 export function headerPairs(raw: string[]): Array<[string, string]> {

@@ -2,7 +2,8 @@
 import t from 'tap';
 import { gzipSync } from 'node:zlib';
 import type { RequestInput, SignatureSpec } from '../../src/types.ts';
-import { compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
+import { compileRuleset } from '../../src/inspect/engine.ts';
+import { compileSignature } from '../../src/inspect/signature.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';
 
 // A small inline rule set: one regex signature per family, with the decode chains a signature writer

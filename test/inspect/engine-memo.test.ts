@@ -4,7 +4,8 @@
 // and the memo stays bounded.
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
-import { compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
+import { compileRuleset } from '../../src/inspect/engine.ts';
+import { compileSignature } from '../../src/inspect/signature.ts';
 import { CleanMemo, valueFingerprint } from '../../src/inspect/clean-memo.ts';
 import { blockFingerprint, HeaderBlockMemo } from '../../src/inspect/header-block-memo.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';

@@ -5,7 +5,8 @@
 // change how much work is done, never the answer.
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
-import { compileRuleset, compileSignature, type CompiledSignature } from '../../src/inspect/engine.ts';
+import { compileRuleset } from '../../src/inspect/engine.ts';
+import { compileSignature, type CompiledSignature } from '../../src/inspect/signature.ts';
 import { buildRequestView, targetsOf, type RequestView } from '../../src/inspect/request-view.ts';
 import { excludes, keyMatches } from '../../src/inspect/selectors.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';

@@ -1,6 +1,7 @@
 // Engine with small inline rule sets: selection, transforms, scoring once per signature, paranoia, modes, overrides.
 import t from 'tap';
-import { compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
+import { compileRuleset } from '../../src/inspect/engine.ts';
+import { compileSignature } from '../../src/inspect/signature.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
 import type { ExampleRequest, SignatureSpec } from '../../src/types.ts';
 

@@ -5,7 +5,8 @@ import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { compileOperator } from '../../src/inspect/operators.ts';
 import { requiredChars, requiredLiterals } from '../../src/inspect/prefilter.ts';
-import { compileRuleset, compileSignature, type CompiledSignature } from '../../src/inspect/engine.ts';
+import { compileRuleset } from '../../src/inspect/engine.ts';
+import { compileSignature, type CompiledSignature } from '../../src/inspect/signature.ts';
 import { readSignatureFiles } from '../../src/signatures/loader.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
 

@@ -4,7 +4,7 @@
 // every chain of the library that has remove_whitespace, over every fixture value, example and edge case we have.
 import t, { type Test } from 'tap';
 import { benignValues } from '../helpers/benign-values.ts';
-import { compileSignature } from '../../src/inspect/engine.ts';
+import { compileSignature } from '../../src/inspect/signature.ts';
 import { LiteralMatcher } from '../../src/inspect/literal-matcher.ts';
 import { applyTransforms } from '../../src/inspect/transforms.ts';
 import { chainTriggers, T_ALL, T_NONASCII, T_WS, valueTriggers, whitespaceLens } from '../../src/inspect/triggers.ts';

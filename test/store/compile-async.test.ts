@@ -5,7 +5,8 @@
  * marking exactly the owners whose literal occurs.
  */
 import t from 'tap';
-import { compileRuleset, compileSignature } from '../../src/inspect/engine.ts';
+import { compileRuleset } from '../../src/inspect/engine.ts';
+import { compileSignature } from '../../src/inspect/signature.ts';
 import { compileRulesetAsync } from '../../src/inspect/compile-async.ts';
 import { literalMatcher } from '../../src/inspect/matcher-cache.ts';
 import { LiteralMatcher } from '../../src/inspect/literal-matcher.ts';

@@ -8,6 +8,7 @@ import type { ServicePlugin, Services } from '../services.ts';
 import { readSignatureFiles } from '../signatures/loader.ts';
 import type { Mode, RequestInput, Verdict } from '../types.ts';
 import { compileRuleset, type CompiledRuleset } from './engine.ts';
+import { turnBatch } from './turn-batch.ts';
 import { compileSignature } from './signature.ts';
 
 /** Raw header pairs in arrival order from Node's flat `rawHeaders`. */
@@ -86,16 +87,12 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
   if (!rules) local = localRuleset(services);
   const current = (): CompiledRuleset => (rules ? (rules.current() as CompiledRuleset) : (local as CompiledRuleset));
 
-  app.addHook('preHandler', async (request, reply) => {
+  const inspectOne = (request: FastifyRequest, reply: FastifyReply, mode: Mode): FastifyReply | undefined => {
     const waf = request.waf;
-    if (!waf || reply.sent) return;
-    const mode: Mode = rules?.modeFor?.(waf.site) ?? waf.mode;
-    if (mode === 'off') return;
-    const ruleset = current();
     let verdict: Verdict;
     const t0 = performance.now();
     try {
-      verdict = ruleset.inspect(requestInput(request), { paranoia: waf.paranoia, threshold: waf.threshold, mode, site: waf.site, clientIp: waf.clientIp });
+      verdict = current().inspect(requestInput(request), { paranoia: waf.paranoia, threshold: waf.threshold, mode, site: waf.site, clientIp: waf.clientIp });
     } catch (err) {
       // Fail closed: an engine failure must not let the request through uninspected.
       request.log.error({ err }, 'inspection failed');
@@ -111,5 +108,15 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
       throw new WafError('WAF_ERR_TOO_MANY_ARGS');
     }
     return decide(request, reply, services, verdict);
+  };
+
+  // The requests of one event-loop turn are inspected back to back (see turn-batch.ts).
+  const batch = turnBatch();
+  app.addHook('preHandler', async (request, reply) => {
+    const waf = request.waf;
+    if (!waf || reply.sent) return;
+    const mode: Mode = rules?.modeFor?.(waf.site) ?? waf.mode;
+    if (mode === 'off') return;
+    return batch.run(() => inspectOne(request, reply, mode));
   });
 };

@@ -1,0 +1,59 @@
+import t from 'tap';
+import { turnBatch } from '../../src/inspect/turn-batch.ts';
+
+t.test('jobs queued by separate callbacks of one loop phase run back to back, after those callbacks', async (t) => {
+  const batch = turnBatch();
+  const order: string[] = [];
+  const done: Array<Promise<unknown>> = [];
+  // Two timers due together fire in one timers phase, each its own callback (microtasks run between them). Inspected
+  // one at a time, each job would run inside its callback: timer 1, job 1, timer 2, job 2.
+  await new Promise<void>((resolve) => {
+    let fired = 0;
+    for (const n of [1, 2]) {
+      setTimeout(() => {
+        order.push(`timer ${n}`);
+        done.push(batch.run(() => order.push(`job ${n}`)).then(() => order.push(`after ${n}`)));
+        if (++fired === 2) resolve();
+      }, 1);
+    }
+  });
+  await Promise.all(done);
+  t.same(order, ['timer 1', 'timer 2', 'job 1', 'job 2', 'after 1', 'after 2']);
+});
+
+t.test('each caller gets its own job\'s result or error', async (t) => {
+  const batch = turnBatch();
+  const a = batch.run(() => 'a');
+  const b = batch.run(() => {
+    throw new Error('engine failed');
+  });
+  const c = batch.run(() => 42);
+  t.equal(await a, 'a');
+  await t.rejects(b, /engine failed/);
+  t.equal(await c, 42);
+});
+
+t.test('a job never runs inside the call that queues it', async (t) => {
+  const batch = turnBatch();
+  let ran = false;
+  const p = batch.run(() => {
+    ran = true;
+  });
+  t.equal(ran, false);
+  await p;
+  t.equal(ran, true);
+});
+
+t.test('later turns get batches of their own; a job queued by a job runs in the next one', async (t) => {
+  const batch = turnBatch();
+  const order: string[] = [];
+  let inner: Promise<unknown> | undefined;
+  await batch.run(() => {
+    order.push('first');
+    inner = batch.run(() => order.push('queued by first'));
+    order.push('first ends');
+  });
+  await inner;
+  await batch.run(() => order.push('second turn'));
+  t.same(order, ['first', 'first ends', 'queued by first', 'second turn']);
+});

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { deepMerge, loadConfig, type BulwarkConfig } from '../../src/config.ts';
 import { createLogger, createServices, startBulwark, type Running } from '../../src/index.ts';
 import type { Services } from '../../src/services.ts';
+import { startBackend, type Backend } from './backend.ts';
 
 /** Config for tests of the proxy alone: inspection and rate limits off (their own tests cover them). */
 export const PROXY_ONLY = { mode: 'off', rateLimit: { enabled: false } } as const;
@@ -50,6 +51,24 @@ export async function startTestBulwark(config: Record<string, unknown> = {}, ser
     logs,
     close: () => running.close(),
   };
+}
+
+/**
+ * For a whole test file: a backend on loopback and a Bulwark in front of it (`config` merged over PROXY_ONLY),
+ * started before the file's tests and closed after them. `ready` gets both once they listen.
+ */
+export function backendBehindBulwark(t: { before(fn: () => Promise<void>): void; teardown(fn: () => Promise<void>): void }, ready: (backend: Backend, bw: TestBulwark) => void, config: Record<string, unknown> = {}): void {
+  let backend: Backend | undefined;
+  let bw: TestBulwark | undefined;
+  t.before(async () => {
+    backend = await startBackend();
+    bw = await startTestBulwark({ ...PROXY_ONLY, upstream: backend.origin, ...config });
+    ready(backend, bw);
+  });
+  t.teardown(async () => {
+    await bw?.close();
+    await backend?.close();
+  });
 }
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

@@ -2,19 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { request } from 'undici';
-import { startBackend, type Backend } from '../helpers/backend.ts';
-import { rawRequest, PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
+import type { Backend } from '../helpers/backend.ts';
+import { backendBehindBulwark, rawRequest, PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
 
 let backend: Backend;
 let bw: TestBulwark;
-
-t.before(async () => {
-  backend = await startBackend();
-  bw = await startTestBulwark({ ...PROXY_ONLY, upstream: backend.origin });
-});
-t.teardown(async () => {
-  await bw.close();
-  await backend.close();
+backendBehindBulwark(t, (b, p) => {
+  backend = b;
+  bw = p;
 });
 
 const last = () => backend.received[backend.received.length - 1];

@@ -1,18 +1,14 @@
 // HEAD, Expect: 100-continue, empty and no-body responses, large streamed responses, client aborts.
 import t from 'tap';
 import { request } from 'undici';
-import { startBackend, type Backend } from '../helpers/backend.ts';
-import { rawRequest, rawStatus, PROXY_ONLY, startTestBulwark, type TestBulwark } from '../helpers/bulwark.ts';
+import type { Backend } from '../helpers/backend.ts';
+import { backendBehindBulwark, rawRequest, rawStatus, type TestBulwark } from '../helpers/bulwark.ts';
 
 let backend: Backend;
 let bw: TestBulwark;
-t.before(async () => {
-  backend = await startBackend();
-  bw = await startTestBulwark({ ...PROXY_ONLY, upstream: backend.origin });
-});
-t.teardown(async () => {
-  await bw.close();
-  await backend.close();
+backendBehindBulwark(t, (b, p) => {
+  backend = b;
+  bw = p;
 });
 
 t.test('HEAD gets the headers and no body', async (t) => {

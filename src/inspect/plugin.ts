@@ -8,8 +8,8 @@ import type { ServicePlugin, Services } from '../services.ts';
 import { readSignatureFiles } from '../signatures/loader.ts';
 import type { Mode, RequestInput, Verdict } from '../types.ts';
 import { compileRuleset, type CompiledRuleset } from './engine.ts';
-import { turnBatch } from './turn-batch.ts';
 import { compileSignature } from './signature.ts';
+import { turnBatch } from './turn-batch.ts';
 
 /** Raw header pairs in arrival order from Node's flat `rawHeaders`. */
 export function headerPairs(raw: string[]): Array<[string, string]> {

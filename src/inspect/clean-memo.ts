@@ -50,4 +50,15 @@ export class CleanMemo {
   add(value: string, where: Where): void {
     this.memo.add(valueFingerprint(value), value, where);
   }
+
+  /** A query or form part found clean at `where`: its decoded name (see `addPart`), or null. */
+  partName(raw: string, where: Where): string | null {
+    const e = this.memo.get(valueFingerprint(raw), raw, where);
+    return e === undefined ? null : e.note;
+  }
+
+  /** Remember that a query or form part (decoded name `name`) was found clean at `where`. */
+  addPart(raw: string, name: string, where: Where): void {
+    this.memo.add(valueFingerprint(raw), raw, where, detached(name));
+  }
 }

@@ -178,10 +178,10 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     part(kind, raw) {
       const plan = gs.plan as Plan;
       const slot = partSlot(plan, kind);
-      if (raw.length > MEMO_MAX_CHARS || !memoPays(plan, slot)) return false;
-      const hit = (memo as CleanMemo).has(raw, partWhere(plan, kind));
-      memoCounted(plan, slot, hit);
-      return hit;
+      if (raw.length > MEMO_MAX_CHARS || !memoPays(plan, slot)) return null;
+      const name = (memo as CleanMemo).partName(raw, partWhere(plan, kind));
+      memoCounted(plan, slot, name !== null);
+      return name;
     },
   };
 
@@ -410,7 +410,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           // Not while the memo steps aside for these parts (they do not come back): an entry would cost and never serve.
           if (memoPaused(plan, partSlot(plan, kind as PartKind))) continue;
           const where = partWhere(plan, kind as PartKind);
-          for (const raw of view.freshParts[kind]) if (raw.length <= MEMO_MAX_CHARS) (memo as CleanMemo).add(raw, where);
+          for (const p of view.freshParts[kind]) if (p.raw.length <= MEMO_MAX_CHARS) (memo as CleanMemo).addPart(p.raw, p.name, where);
         }
       }
     } finally {

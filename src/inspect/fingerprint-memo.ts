@@ -15,6 +15,8 @@ export interface MemoEntry<K> {
   key: K;
   /** One place, or a Set when it was clean in several. */
   where: Where | Set<Where>;
+  /** What the caller keeps with it (a query or form part: its decoded name), or null. */
+  note: string | null;
 }
 
 type Slot<K> = MemoEntry<K> | Array<MemoEntry<K>>;
@@ -58,16 +60,22 @@ export class FingerprintMemo<K> {
 
   /** Whether `key` (fingerprint `fp`) was found clean at `where`. */
   has(fp: number, key: K, where: Where): boolean {
-    if (holds(this.find(this.young.get(fp), key), where)) return true;
-    const e = this.find(this.old.get(fp), key);
-    if (!holds(e, where)) return false;
-    this.put(fp, key, where, (e as MemoEntry<K>).key);
-    return true;
+    return this.get(fp, key, where) !== undefined;
   }
 
-  /** Remember that `key` (fingerprint `fp`) was found clean at `where`. */
-  add(fp: number, key: K, where: Where): void {
-    this.put(fp, key, where, null);
+  /** The entry of `key` (fingerprint `fp`) when it was found clean at `where`. */
+  get(fp: number, key: K, where: Where): MemoEntry<K> | undefined {
+    const y = this.find(this.young.get(fp), key);
+    if (holds(y, where)) return y;
+    const e = this.find(this.old.get(fp), key);
+    if (!holds(e, where)) return undefined;
+    // Moved to the young generation (unless its list there is full: then the old entry serves until it goes).
+    return this.put(fp, key, where, (e as MemoEntry<K>).note, (e as MemoEntry<K>).key) ?? e;
+  }
+
+  /** Remember that `key` (fingerprint `fp`) was found clean at `where`, with `note` (kept as given: pass a detached string). */
+  add(fp: number, key: K, where: Where, note: string | null = null): void {
+    this.put(fp, key, where, note, null);
   }
 
   private find(slot: Slot<K> | undefined, key: K): MemoEntry<K> | undefined {
@@ -78,20 +86,24 @@ export class FingerprintMemo<K> {
     return undefined;
   }
 
-  /** `kept`: the copy already kept in the old generation (moved, not copied again), or null to make one. */
-  private put(fp: number, key: K, where: Where, kept: K | null): void {
+  /**
+   * `kept`: the copy already kept in the old generation (moved, not copied again), or null to make one. Returns the
+   * young entry, or undefined when the fingerprint's list is full (then nothing is kept).
+   */
+  private put(fp: number, key: K, where: Where, note: string | null, kept: K | null): MemoEntry<K> | undefined {
     const slot = this.young.get(fp);
-    const e = this.find(slot, key);
+    let e = this.find(slot, key);
     if (e !== undefined) {
-      if (holds(e, where)) return;
+      if (e.note === null) e.note = note;
+      if (holds(e, where)) return e;
       if (typeof e.where === 'object') e.where.add(where);
       else e.where = new Set([e.where, where]);
     } else {
-      const entry: MemoEntry<K> = { key: kept ?? this.keep(key), where };
-      if (slot === undefined) this.young.set(fp, entry);
-      else if (!Array.isArray(slot)) this.young.set(fp, [slot, entry]);
-      else if (slot.length < SAME_FINGERPRINT_MAX) slot.push(entry);
-      else return;
+      e = { key: kept ?? this.keep(key), where, note };
+      if (slot === undefined) this.young.set(fp, e);
+      else if (!Array.isArray(slot)) this.young.set(fp, [slot, e]);
+      else if (slot.length < SAME_FINGERPRINT_MAX) slot.push(e);
+      else return undefined;
     }
     if (++this.youngEntries >= this.cap) {
       this.old = this.young;
@@ -99,5 +111,6 @@ export class FingerprintMemo<K> {
       this.young = new Map();
       this.youngEntries = 0;
     }
+    return e;
   }
 }

@@ -2,7 +2,7 @@
 
 import type { Finding, RequestInput, Target } from '../types.ts';
 import { inspectBody, type BodySink } from './body/index.ts';
-import { decodePart, partName, partValue } from './body/urlencoded.ts';
+import { decodePart, partValue } from './body/urlencoded.ts';
 import { parseCookieHeader } from './cookies.ts';
 import { decodePath } from './path.ts';
 import { hasPercentSequence } from './transforms/percent.ts';
@@ -99,20 +99,26 @@ export interface RequestView {
    * With a gate: the parts (by kind) read in full that raised no finding; once the engine finds the request clean,
    * it can remember them as clean.
    */
-  freshParts?: [string[], string[]];
+  freshParts?: [FreshPart[], FreshPart[]];
+}
+
+/** A query or form part as sent, and its decoded name. */
+export interface FreshPart {
+  raw: string;
+  name: string;
 }
 
 /**
  * What the engine knows clean, asked while the view is built (under the plan the decoded path picks). `headers`, asked
  * once, first: true leaves out the targets of HEADER_COLLECTIONS (the engine knows this header block clean); Content-Type
  * and Content-Encoding are still read for the body. `part`, asked for each `&`-separated part of the query
- * (PART_QUERY) and of a form body read part by part (PART_FORM) as sent: true leaves out the targets it makes (`args`,
- * `args_get` / `args_post`, `args_names`, and its `body_raw` part), counted in `leftOut`; its name still counts for
- * parameter pollution.
+ * (PART_QUERY) and of a form body read part by part (PART_FORM) as sent: its decoded name (as the engine kept it with
+ * the part) when known clean, which leaves out the targets it makes (`args`, `args_get` / `args_post`, `args_names`,
+ * and its `body_raw` part), counted in `leftOut`; its name still counts for parameter pollution. Null: read it.
  */
 export interface ViewGate {
   headers(path: string, lines: HeaderLines): boolean;
-  part(kind: PartKind, raw: string): boolean;
+  part(kind: PartKind, raw: string): string | null;
 }
 
 export const PART_QUERY = 0;
@@ -145,10 +151,10 @@ class ViewTarget implements Target {
 
 /** A part the gate knew clean, as parameter pollution sees it: its name decoded, its value decoded when read. */
 class LeftOutArg {
-  readonly key: string;
-  constructor(private readonly raw: string) {
-    this.key = partName(raw);
-  }
+  constructor(
+    readonly key: string,
+    private readonly raw: string,
+  ) {}
   get value(): string {
     return partValue(this.raw);
   }
@@ -180,7 +186,7 @@ class ViewBuilder implements BodySink {
   raised = 0;
   /** See RequestView. */
   leftOut: Record<string, number> | undefined;
-  readonly freshParts: [string[], string[]] | undefined;
+  readonly freshParts: [FreshPart[], FreshPart[]] | undefined;
   /** Whether the body's `body_raw` targets are in (a form read part by part). */
   bodyRawDone = false;
 
@@ -304,7 +310,7 @@ class ViewBuilder implements BodySink {
   urlencoded(text: string, kind: PartKind | -1, what: string, where: string, tooMany: string): void {
     const origin = kind === PART_QUERY ? 'args_get' : 'args_post';
     const gate = kind >= 0 ? this.gate : undefined;
-    const fresh = gate !== undefined ? (this.freshParts as [string[], string[]])[kind as PartKind] : undefined;
+    const fresh = gate !== undefined ? (this.freshParts as [FreshPart[], FreshPart[]])[kind as PartKind] : undefined;
     const split = kind === PART_FORM;
     const max = this.limits.maxArgs;
     const n = text.length;
@@ -325,8 +331,9 @@ class ViewBuilder implements BodySink {
         pairs++;
         const raw = text.slice(start, end);
         if (open) {
-          if (gate !== undefined && gate.part(kind as PartKind, raw)) {
-            if (this.leaveOut(origin, raw, split)) {
+          const known = gate !== undefined ? gate.part(kind as PartKind, raw) : null;
+          if (known !== null) {
+            if (this.leaveOut(origin, raw, known, split)) {
               start = end + 1;
               continue;
             }
@@ -337,7 +344,7 @@ class ViewBuilder implements BodySink {
             if (p.invalid) invalid = true;
             if (p.badUtf8) badUtf8 = true;
             if (!this.arg(origin, p.name, p.value, true)) open = false;
-            else if (fresh !== undefined && this.raised === before && !p.invalid && !p.badUtf8) fresh.push(raw);
+            else if (fresh !== undefined && this.raised === before && !p.invalid && !p.badUtf8) fresh.push({ raw, name: p.name });
           }
         }
         if (split) this.add('body_raw', null, raw);
@@ -350,14 +357,14 @@ class ViewBuilder implements BodySink {
   }
 
   /** A part the gate knows clean: counted, its name kept for parameter pollution; false once the arguments are full. */
-  private leaveOut(origin: string, raw: string, split: boolean): boolean {
+  private leaveOut(origin: string, raw: string, name: string, split: boolean): boolean {
     if (!this.takeArg()) return false;
     const c = (this.leftOut ??= { args: 0, args_get: 0, args_post: 0, args_names: 0, body_raw: 0 });
     c.args++;
     c[origin]++;
     c.args_names++;
     if (split) c.body_raw++;
-    this.repeatable.push(new LeftOutArg(raw));
+    this.repeatable.push(new LeftOutArg(name, raw));
     return true;
   }
 

@@ -332,6 +332,24 @@ t.test('left-out parts still count for count: selectors and still join a repeate
   for (let i = 0; i < 2; i++) t.equal(rs.inspect(exampleToInput({ uri: '/s?q=union' }), ctx).action, 'allow');
   const polluted = rs.inspect(exampleToInput({ uri: '/s?q=union&q=select' }), ctx);
   t.same(polluted.matches.map((m) => `${m.id}@${m.target}=${m.value}`), ['2@args:q=union,select'], 'the known part q=union is joined with the new one');
+  for (let i = 0; i < 2; i++) t.equal(rs.inspect(exampleToInput({ uri: '/t?%71=union' }), ctx).action, 'allow');
+  const encoded = rs.inspect(exampleToInput({ uri: '/t?%71=union&q=select' }), ctx);
+  t.same(encoded.matches.map((m) => `${m.id}@${m.target}=${m.value}`), ['2@args:q=union,select'], 'a known part is joined by its decoded name (%71 is q)');
+});
+
+t.test('a part keeps its decoded name in the memo, across generations; a part found only as a target value has none', async (t) => {
+  const m = new CleanMemo(4);
+  m.addPart('%71=1', 'q', -1);
+  t.equal(m.partName('%71=1', -1), 'q');
+  t.equal(m.partName('%71=1', -2), null, 'another place: not known');
+  m.add('x=1', 5);
+  t.equal(m.partName('x=1', 5), null, 'kept as a target value, without a name');
+  m.addPart('x=1', 'x', -1);
+  t.equal(m.partName('x=1', -1), 'x', 'the same string as a part gets its name');
+  for (let i = 0; i < 3; i++) m.add(`filler${i}`, 5);
+  t.equal(m.partName('%71=1', -1), 'q', 'moved from the old generation with its name');
+  for (let i = 0; i < 8; i++) m.add(`more${i}`, 5);
+  t.equal(m.partName('%71=1', -1), null, 'gone after two generations without a hit');
 });
 
 t.test('the memo finds a value by a fingerprint of some of its characters, then compares it whole', async (t) => {

@@ -184,23 +184,25 @@ t.test('parameter pollution is a query or form name sent twice; XML elements rep
 t.test('a gate leaves out the query and form parts it knows clean: counted, names kept for pollution; the rest read in full', async (t) => {
   const all = (v: RequestView, c: string) => targetsOf(v, c).map((x) => x.value);
   const asked: string[] = [];
-  const known = new Set(['page=2', 'city=London', 'q=union']);
+  // A known part comes back with the name the engine kept for it (decoded when it was read in full).
+  const known = new Map([['page=2', 'page'], ['city=London', 'city'], ['%71=union', 'q']]);
   const gate = {
     headers: () => false,
-    part: (kind: number, raw: string) => (asked.push(`${kind}:${raw}`), known.has(raw)),
+    part: (kind: number, raw: string) => (asked.push(`${kind}:${raw}`), known.get(raw) ?? null),
   };
   const v = buildRequestView(req({
-    method: 'POST', url: '/s?q=union&page=2&q=select&bad=%zz&ctl=a%01b',
-    headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: 'first=Anne&city=London&zip=NW1+6XE',
+    method: 'POST', url: '/s?%71=union&page=2&q=select&bad=%zz&ctl=a%01b',
+    headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: 'fir%73t=Anne&city=London&zip=NW1+6XE',
   }), undefined, gate);
-  t.same(asked, ['0:q=union', '0:page=2', '0:q=select', '0:bad=%zz', '0:ctl=a%01b', '1:first=Anne', '1:city=London', '1:zip=NW1+6XE'], 'each part asked once, as sent, with its kind');
+  t.same(asked, ['0:%71=union', '0:page=2', '0:q=select', '0:bad=%zz', '0:ctl=a%01b', '1:fir%73t=Anne', '1:city=London', '1:zip=NW1+6XE'], 'each part asked once, as sent, with its kind');
   t.same(all(v, 'args_get'), ['select', '%zz', 'a\x01b'], 'known parts make no target');
   t.same(all(v, 'args_post'), ['Anne', 'NW1 6XE']);
-  t.same(values(v, 'body_raw'), ['first=Anne', 'zip=NW1+6XE'], 'nor a body_raw part');
+  t.same(values(v, 'body_raw'), ['fir%73t=Anne', 'zip=NW1+6XE'], 'nor a body_raw part');
   t.same(v.leftOut, { args: 3, args_get: 2, args_post: 1, args_names: 3, body_raw: 1 }, 'counted, for count: selectors');
-  t.ok(all(v, 'args').includes('union,select'), 'a repeated name joins a known part\'s value too');
+  t.ok(all(v, 'args').includes('union,select'), 'a repeated name joins a known part\'s value too (by its kept name)');
   t.same(v.findings.filter((f) => f.code === 'args_duplicate').map((f) => f.target), ['args:q'], 'and is still parameter pollution');
-  t.same(v.freshParts, [['q=select'], ['first=Anne', 'zip=NW1+6XE']], 'parts read in full without a finding of their own: the engine may remember them');
+  t.same(v.freshParts, [[{ raw: 'q=select', name: 'q' }], [{ raw: 'fir%73t=Anne', name: 'first' }, { raw: 'zip=NW1+6XE', name: 'zip' }]],
+    'parts read in full without a finding of their own, with their decoded names: the engine may remember them');
   asked.length = 0;
   const text = buildRequestView(req({ method: 'POST', headers: [['Content-Type', 'text/plain']], body: 'city=London&zip=1' }), undefined, gate);
   t.same(asked, [], 'a form-looking body of another type is not split, so not gated');

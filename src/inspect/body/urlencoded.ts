@@ -57,13 +57,6 @@ export function decodePart(part: string): DecodedPart {
   return { name: name.value, value: value.value, invalid: name.invalid || value.invalid, badUtf8: name.badUtf8 || value.badUtf8 };
 }
 
-/** The decoded name of a part (without decoding its value). */
-export function partName(part: string): string {
-  const eq = part.indexOf('=');
-  const raw = eq < 0 ? part : part.slice(0, eq);
-  return raw.indexOf('%') < 0 && raw.indexOf('+') < 0 ? raw : percentDecode(raw, true).value;
-}
-
 /** The decoded value of a part (without decoding its name). */
 export function partValue(part: string): string {
   const eq = part.indexOf('=');

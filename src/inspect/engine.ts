@@ -175,11 +175,11 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (!hit) gs.key = key;
       return hit;
     },
-    part(kind, raw) {
+    part(kind, text, start, end) {
       const plan = gs.plan as Plan;
       const slot = partSlot(plan, kind);
-      if (raw.length > MEMO_MAX_CHARS || !memoPays(plan, slot)) return null;
-      const name = (memo as CleanMemo).partName(raw, partWhere(plan, kind));
+      if (end - start > MEMO_MAX_CHARS || !memoPays(plan, slot)) return null;
+      const name = (memo as CleanMemo).partName(text, start, end, partWhere(plan, kind));
       memoCounted(plan, slot, name !== null);
       return name;
     },

@@ -58,6 +58,11 @@ export class FingerprintMemo<K> {
     return this.youngEntries + this.oldEntries;
   }
 
+  /** Whether anything with fingerprint `fp` is kept (anywhere). */
+  holdsFingerprint(fp: number): boolean {
+    return this.young.has(fp) || this.old.has(fp);
+  }
+
   /** Whether `key` (fingerprint `fp`) was found clean at `where`. */
   has(fp: number, key: K, where: Where): boolean {
     return this.get(fp, key, where) !== undefined;

@@ -118,7 +118,8 @@ export interface FreshPart {
  */
 export interface ViewGate {
   headers(path: string, lines: HeaderLines): boolean;
-  part(kind: PartKind, raw: string): string | null;
+  /** The part `text.slice(start, end)`. */
+  part(kind: PartKind, text: string, start: number, end: number): string | null;
 }
 
 export const PART_QUERY = 0;
@@ -149,14 +150,16 @@ class ViewTarget implements Target {
   }
 }
 
-/** A part the gate knew clean, as parameter pollution sees it: its name decoded, its value decoded when read. */
+/** A part the gate knew clean, as parameter pollution sees it: its name decoded, its value cut out and decoded when read. */
 class LeftOutArg {
   constructor(
     readonly key: string,
-    private readonly raw: string,
+    private readonly text: string,
+    private readonly start: number,
+    private readonly end: number,
   ) {}
   get value(): string {
-    return partValue(this.raw);
+    return partValue(this.text.slice(this.start, this.end));
   }
 }
 
@@ -304,10 +307,11 @@ class ViewBuilder implements BodySink {
   }
 
   /**
-   * A query (PART_QUERY) or a form body, part by part: each part's targets, or (when the gate knows the part clean) its
-   * count and name. `kind` -1: a form its backend may read whole (no gate; `body_raw` stays whole, added by the caller).
+   * A query (PART_QUERY) or a form body (PART_FORM), `text` from `from` on, part by part: each part's targets, or (when
+   * the gate knows the part clean) its count and name. `kind` -1: a form its backend may read whole (no gate;
+   * `body_raw` stays whole, added by the caller).
    */
-  urlencoded(text: string, kind: PartKind | -1, what: string, where: string, tooMany: string): void {
+  urlencoded(text: string, from: number, kind: PartKind | -1, what: string, where: string, tooMany: string): void {
     const origin = kind === PART_QUERY ? 'args_get' : 'args_post';
     const gate = kind >= 0 ? this.gate : undefined;
     const fresh = gate !== undefined ? (this.freshParts as [FreshPart[], FreshPart[]])[kind as PartKind] : undefined;
@@ -319,7 +323,7 @@ class ViewBuilder implements BodySink {
     let badUtf8 = false;
     // Until the arguments are full; a form read part by part keeps its body_raw parts after that.
     let open = true;
-    let start = 0;
+    let start = from;
     while (start < n) {
       let end = text.indexOf('&', start);
       if (end < 0) end = n;
@@ -329,23 +333,23 @@ class ViewBuilder implements BodySink {
           break;
         }
         pairs++;
+        // A part the gate knows clean is not cut out of the text.
+        const known = open && gate !== undefined ? gate.part(kind as PartKind, text, start, end) : null;
+        if (known !== null) {
+          if (this.leaveOut(origin, text, start, end, known, split)) {
+            start = end + 1;
+            continue;
+          }
+          open = false;
+        }
         const raw = text.slice(start, end);
         if (open) {
-          const known = gate !== undefined ? gate.part(kind as PartKind, raw) : null;
-          if (known !== null) {
-            if (this.leaveOut(origin, raw, known, split)) {
-              start = end + 1;
-              continue;
-            }
-            open = false;
-          } else {
-            const before = this.raised;
-            const p = decodePart(raw);
-            if (p.invalid) invalid = true;
-            if (p.badUtf8) badUtf8 = true;
-            if (!this.arg(origin, p.name, p.value, true)) open = false;
-            else if (fresh !== undefined && this.raised === before && !p.invalid && !p.badUtf8) fresh.push({ raw, name: p.name });
-          }
+          const before = this.raised;
+          const p = decodePart(raw);
+          if (p.invalid) invalid = true;
+          if (p.badUtf8) badUtf8 = true;
+          if (!this.arg(origin, p.name, p.value, true)) open = false;
+          else if (fresh !== undefined && this.raised === before && !p.invalid && !p.badUtf8) fresh.push({ raw, name: p.name });
         }
         if (split) this.add('body_raw', null, raw);
         else if (!open) break;
@@ -357,14 +361,14 @@ class ViewBuilder implements BodySink {
   }
 
   /** A part the gate knows clean: counted, its name kept for parameter pollution; false once the arguments are full. */
-  private leaveOut(origin: string, raw: string, name: string, split: boolean): boolean {
+  private leaveOut(origin: string, text: string, start: number, end: number, name: string, split: boolean): boolean {
     if (!this.takeArg()) return false;
     const c = (this.leftOut ??= { args: 0, args_get: 0, args_post: 0, args_names: 0, body_raw: 0 });
     c.args++;
     c[origin]++;
     c.args_names++;
     if (split) c.body_raw++;
-    this.repeatable.push(new LeftOutArg(name, raw));
+    this.repeatable.push(new LeftOutArg(name, text, start, end));
     return true;
   }
 
@@ -374,7 +378,7 @@ class ViewBuilder implements BodySink {
     // as arguments or is longer than body_raw keeps: then body_raw is the body (its start), added by the caller.
     const split = declared && text.length <= this.limits.maxRawBody && countParts(text, this.limits.maxArgs + 1) <= this.limits.maxArgs;
     this.bodyRawDone = split;
-    this.urlencoded(text, split ? PART_FORM : -1, 'form body', 'body_raw', `more than ${this.limits.maxArgs} form fields`);
+    this.urlencoded(text, 0, split ? PART_FORM : -1, 'form body', 'body_raw', `more than ${this.limits.maxArgs} form fields`);
   }
   field(name: string, value: string): boolean {
     return this.arg('args_post', name, value, true);
@@ -444,7 +448,8 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?
   if (q >= 0) {
     const query = url.slice(q + 1);
     v.add('query_raw', null, query);
-    v.urlencoded(query, PART_QUERY, 'query', 'query_raw', `more than ${lim.maxArgs} query arguments`);
+    // Read in the URL itself (the characters of a part cost less to read there than in a slice of it).
+    v.urlencoded(url, q + 1, PART_QUERY, 'query', 'query_raw', `more than ${lim.maxArgs} query arguments`);
   }
 
   const contentTypes: string[] = [];

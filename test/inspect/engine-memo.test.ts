@@ -340,16 +340,16 @@ t.test('left-out parts still count for count: selectors and still join a repeate
 t.test('a part keeps its decoded name in the memo, across generations; a part found only as a target value has none', async (t) => {
   const m = new CleanMemo(4);
   m.addPart('%71=1', 'q', -1);
-  t.equal(m.partName('%71=1', -1), 'q');
-  t.equal(m.partName('%71=1', -2), null, 'another place: not known');
+  t.equal(m.partName('%71=1', 0, 5, -1), 'q');
+  t.equal(m.partName('%71=1', 0, 5, -2), null, 'another place: not known');
   m.add('x=1', 5);
-  t.equal(m.partName('x=1', 5), null, 'kept as a target value, without a name');
+  t.equal(m.partName('x=1', 0, 3, 5), null, 'kept as a target value, without a name');
   m.addPart('x=1', 'x', -1);
-  t.equal(m.partName('x=1', -1), 'x', 'the same string as a part gets its name');
+  t.equal(m.partName('x=1', 0, 3, -1), 'x', 'the same string as a part gets its name');
   for (let i = 0; i < 3; i++) m.add(`filler${i}`, 5);
-  t.equal(m.partName('%71=1', -1), 'q', 'moved from the old generation with its name');
+  t.equal(m.partName('%71=1', 0, 5, -1), 'q', 'moved from the old generation with its name');
   for (let i = 0; i < 8; i++) m.add(`more${i}`, 5);
-  t.equal(m.partName('%71=1', -1), null, 'gone after two generations without a hit');
+  t.equal(m.partName('%71=1', 0, 5, -1), null, 'gone after two generations without a hit');
 });
 
 t.test('the memo finds a value by a fingerprint of some of its characters, then compares it whole', async (t) => {

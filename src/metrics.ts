@@ -1,7 +1,8 @@
 /** Prometheus metrics (prom-client, own registry): requests by site/verdict, blocks by family/signature, rate-limit decisions, latencies, store state. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/swagger';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series-metrics.ts';
 import type { ServicePlugin, Services } from './services.ts';
 import type { WafEvent } from './types.ts';
 
@@ -20,12 +21,13 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
   const registry = new Registry();
   if (opts.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'bulwark_process_' });
 
-  const requests = new Counter({ name: 'bulwark_requests_total', help: 'Requests by site and verdict', labelNames: ['site', 'verdict'] as const, registers: [registry] });
+  // Counted or observed on every request: series made once, no label hashing per request (see series-metrics.ts).
+  const requests = new SeriesCounter('bulwark_requests_total', 'Requests by site and verdict', ['site', 'verdict'], [registry]);
   const blocks = new Counter({ name: 'bulwark_blocks_total', help: 'Signature matches in blocked requests, by family and signature id', labelNames: ['family', 'signature'] as const, registers: [registry] });
   const detections = new Counter({ name: 'bulwark_detections_total', help: 'Signature matches in detect-only requests, by family and signature id', labelNames: ['family', 'signature'] as const, registers: [registry] });
   const rateLimit = new Counter({ name: 'bulwark_ratelimit_decisions_total', help: 'Rate-limit and ban decisions by policy', labelNames: ['policy', 'decision'] as const, registers: [registry] });
-  const inspection = new Histogram({ name: 'bulwark_inspection_duration_seconds', help: 'Time the inspection engine took per inspected request', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry] });
-  const upstream = new Histogram({ name: 'bulwark_upstream_duration_seconds', help: 'Time from forwarding to the end of the response, by site', labelNames: ['site'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
+  const inspection = new SeriesHistogram('bulwark_inspection_duration_seconds', 'Time the inspection engine took per inspected request', [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], [], [registry]).series();
+  const upstream = new SeriesHistogram('bulwark_upstream_duration_seconds', 'Time from forwarding to the end of the response, by site', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ['site'], [registry]);
   new Gauge({
     name: 'bulwark_store_reachable', help: 'Rule store (Redis) reachable: 1 yes, 0 no (memory store: 1)', registers: [registry],
     collect() {
@@ -48,19 +50,21 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
     },
   });
 
-  // Children by label values, made once: prom-client hashes the label object on every inc/observe otherwise.
-  const requestCounters = new Map<string, { inc(): void }>();
-  const upstreamTimers = new Map<string, { observe(v: number): void }>();
-  const requestCounter = (site: string, verdict: string) => {
-    const key = `${site}\0${verdict}`;
-    let c = requestCounters.get(key);
-    if (!c) requestCounters.set(key, (c = requests.labels(site, verdict)));
-    return c;
+  // A site's series, found by its name (a string from the config, its hash kept) and the verdict (a literal).
+  const sites = new Map<string, { upstream: HistogramSeries; verdicts: Map<string, CounterSeries> }>();
+  const siteSeries = (site: string) => {
+    let s = sites.get(site);
+    if (s === undefined) {
+      if (sites.size >= 10000) sites.clear(); // site names come from the config; bounded all the same
+      sites.set(site, (s = { upstream: upstream.series(site), verdicts: new Map() }));
+    }
+    return s;
   };
-  const upstreamTimer = (site: string) => {
-    let h = upstreamTimers.get(site);
-    if (!h) upstreamTimers.set(site, (h = upstream.labels(site)));
-    return h;
+  const requestCounter = (site: string, verdict: string) => {
+    const verdicts = siteSeries(site).verdicts;
+    let c = verdicts.get(verdict);
+    if (c === undefined) verdicts.set(verdict, (c = requests.series(site, verdict)));
+    return c;
   };
 
   // One callback-style onResponse hook (no promise per request); the times come from request.waf, stamped by the
@@ -77,7 +81,7 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
       else if (reply.statusCode >= 400 && !waf?.verdict && !waf?.forwardedAt) verdict = 'refused';
       requestCounter(site, verdict).inc();
       if (waf && waf.inspectionMs >= 0) inspection.observe(waf.inspectionMs / 1000);
-      if (waf?.forwardedAt) upstreamTimer(site).observe((performance.now() - waf.forwardedAt) / 1000);
+      if (waf?.forwardedAt) siteSeries(site).upstream.observe((performance.now() - waf.forwardedAt) / 1000);
       done();
     });
   };

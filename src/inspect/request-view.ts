@@ -165,6 +165,54 @@ class LeftOutArg {
 
 type NamedValue = { readonly key: string; readonly value: string };
 
+/** Slots of the scratch table `anyRepeatedName` uses (a power of two, at least twice the names it takes). */
+const NAME_SLOTS = 256;
+const nameSlot = new Int32Array(NAME_SLOTS);
+const nameStamp = new Int32Array(NAME_SLOTS);
+let nameRound = 0;
+
+/**
+ * Whether two of the arguments share a name. Most requests repeat none: found out without a list per name, nor a Set
+ * that hashes every name whole: a quadratic scan for a few, then an open-addressing table reused by every request
+ * (slots stamped per call, so it is never cleared), placed by a name's length and two of its characters and compared
+ * whole; past NAME_SLOTS / 2 names, a Set.
+ */
+function anyRepeatedName(args: readonly NamedValue[]): boolean {
+  const n = args.length;
+  if (n <= 16) {
+    for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) if (args[i].key === args[j].key) return true;
+    return false;
+  }
+  if (n <= NAME_SLOTS >> 1) {
+    let round = (nameRound + 1) | 0;
+    if (round === 0) {
+      // Wrapped around (after 2^32 calls): no slot may carry a stamp from a round that comes again.
+      nameStamp.fill(0);
+      round = 1;
+    }
+    nameRound = round;
+    for (let i = 0; i < n; i++) {
+      const k = args[i].key;
+      const len = k.length;
+      let h = len === 0 ? 0 : (Math.imul(len, 0x9e3779b1) ^ Math.imul(k.charCodeAt(len - 1), 31) ^ k.charCodeAt(len >> 1)) & (NAME_SLOTS - 1);
+      while (nameStamp[h] === round) {
+        if (args[nameSlot[h]].key === k) return true;
+        h = (h + 1) & (NAME_SLOTS - 1);
+      }
+      nameStamp[h] = round;
+      nameSlot[h] = i;
+    }
+    return false;
+  }
+  const names = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const k = args[i].key;
+    if (names.has(k)) return true;
+    names.add(k);
+  }
+  return false;
+}
+
 class ViewBuilder implements BodySink {
   readonly targets: Target[] = [];
   readonly findings: Finding[] = [];
@@ -272,19 +320,7 @@ class ViewBuilder implements BodySink {
   joinDuplicates(): void {
     const args = this.repeatable;
     if (args.length < 2) return;
-    // Most requests repeat no name: find that out without a list per name (a quadratic scan for a few, a Set beyond).
-    let any = false;
-    if (args.length <= 16) {
-      for (let i = 1; i < args.length && !any; i++) for (let j = 0; j < i; j++) if (args[i].key === args[j].key) any = true;
-    } else {
-      const names = new Set<string>();
-      for (let i = 0; i < args.length && !any; i++) {
-        const k = args[i].key;
-        if (names.has(k)) any = true;
-        else names.add(k);
-      }
-    }
-    if (!any) return;
+    if (!anyRepeatedName(args)) return;
     const byName = new Map<string, NamedValue[]>();
     let dup = false;
     for (const t of args) {

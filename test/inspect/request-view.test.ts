@@ -222,4 +222,12 @@ t.test('parameter pollution past 16 arguments: found with the name decoded, and 
   t.same(dups(`/?${many}`), []);
   t.same(dups(`/?${many}&f%37=again`), ['args:f7'], 'f%37 is f7');
   t.same(dups(`/?${many}&f+7=x`), [], 'f+7 is "f 7", another name');
+  // Names of one length whose middle and last characters are the same: one place in the scratch table, so found by
+  // probing past each other; then more names than the table takes (a Set).
+  const alike = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `${String(i + from).padStart(3, '0')}_mm_z=1`).join('&');
+  t.same(dups(`/?${alike(100)}`), [], '100 names that land in one place: none repeated');
+  t.same(dups(`/?${alike(100)}&042_mm_z=2`), ['args:042_mm_z'], 'the repeated one found among them');
+  t.same(dups(`/?${alike(100, 100)}`), [], 'the previous request\'s names are not this one\'s');
+  t.same(dups(`/?${alike(300)}`), []);
+  t.same(dups(`/?${alike(300)}&299_mm_z=2`), ['args:299_mm_z'], 'past the table: still found');
 });

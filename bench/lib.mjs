@@ -137,13 +137,21 @@ function cpuText(cpu, rps) {
   return Number.isNaN(cpu) ? '' : `  cpu ${cpu.toFixed(0)} µs/req, busy ${((cpu * rps) / 1e4).toFixed(0)}%`;
 }
 
-/** Runs every target `rounds` times interleaved and prints per-round and median lines; returns the medians. */
+/**
+ * Runs every target `rounds` times interleaved (every other round in reverse order) and prints per-round and median
+ * lines; returns the medians.
+ */
 export function interleave(targets, { rounds, duration, connections, label }) {
   const w = Math.max(24, ...Object.keys(targets).map((k) => k.length));
   for (const t of Object.values(targets)) wrk(t.url, 1, connections, t.script); // warm-up
   const results = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  const forward = Object.entries(targets);
+  const backward = [...forward].reverse();
   for (let r = 0; r < rounds; r++) {
-    for (const [name, t] of Object.entries(targets)) {
+    // Every other round in reverse order: a target measured before another in one round is measured after it in the
+    // next, so a machine that speeds up or slows down over a round (this one's speed drifts by up to 2x within
+    // minutes) does not favour the one that comes first in every round.
+    for (const [name, t] of r % 2 === 0 ? forward : backward) {
       const before = t.pid ? cpuMicros(t.pid) : 0;
       const res = wrk(t.url, duration, connections, t.script);
       // The server's own CPU per request: what it costs, whatever share of the cores wrk and the origin left it.

@@ -412,7 +412,9 @@ class ViewBuilder implements BodySink {
   form(text: string, declared: boolean): void {
     // Read part by part (body_raw too) when its backend reads it as a form, unless it has more parts than are read
     // as arguments or is longer than body_raw keeps: then body_raw is the body (its start), added by the caller.
-    const split = declared && text.length <= this.limits.maxRawBody && countParts(text, this.limits.maxArgs + 1) <= this.limits.maxArgs;
+    // n non-empty parts take at least 2n - 1 characters: a shorter text need not be counted.
+    const max = this.limits.maxArgs;
+    const split = declared && text.length <= this.limits.maxRawBody && (text.length < 2 * max + 1 || countParts(text, max + 1) <= max);
     this.bodyRawDone = split;
     this.urlencoded(text, 0, split ? PART_FORM : -1, 'form body', 'body_raw', `more than ${this.limits.maxArgs} form fields`);
   }

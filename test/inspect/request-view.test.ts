@@ -106,6 +106,8 @@ t.test('body_raw of a form: its &-separated parts (empty ones dropped); kept who
   t.same(form('a=1;b=2'), ['a=1;b=2'], '; does not separate');
   t.same(form('only=one'), ['only=one']);
   t.same(form('a=1&b=2&c=3', undefined, { maxArgs: 2 }), ['a=1&b=2&c=3'], 'more parts than are read as arguments: the whole body');
+  t.same(form('a&b&c', undefined, { maxArgs: 2 }), ['a&b&c'], 'the shortest text with 3 parts, maxArgs 2: whole');
+  t.same(form('a&b', undefined, { maxArgs: 2 }), ['a', 'b'], 'the longest text with at most 2 parts needs no count');
   t.same(form('a=1&b=2', undefined, { maxRawBody: 5 }), ['a=1&b'], 'longer than maxRawBody: its start, whole');
   t.same(form('a=1&b=2', 'text/plain'), ['a=1&b=2'], 'a form-looking body of another type: its backend may read it whole');
   t.same(form('a=1&b=2', 'application/json'), ['a=1&b=2'], 'declared JSON, read as a form too: whole');

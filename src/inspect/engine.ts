@@ -11,7 +11,7 @@ import { CleanMemo } from './clean-memo.ts';
 import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { blockFingerprint, HeaderBlockMemo, type HeaderLines } from './header-block-memo.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
-import { buildRequestView, type PartKind, type RequestView, type ViewGate, type ViewLimits } from './request-view.ts';
+import { buildRequestView, REQUEST_LINE, type PartKind, type RequestView, type ViewGate, type ViewLimits } from './request-view.ts';
 import { accepts, buildPlan, notRemoved, type EntryList, type Group, type Numbering, type Plan, type PlanSig } from './plan.ts';
 import { MAX_COLLECTIONS, MAX_LISTS, memoCounted, memoPaused, memoPays, memoWhere, partSlot, partWhere } from './plan-memo.ts';
 import { evaluatedBefore, evaluatedIn, lensPoint, seenOf, transformed, type Seen, type SeenCache } from './seen.ts';
@@ -182,6 +182,14 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       const name = (memo as CleanMemo).partName(text, start, end, partWhere(plan, kind));
       memoCounted(plan, slot, name !== null);
       return name;
+    },
+    line(requestLine) {
+      const plan = gs.plan as Plan;
+      const slot = partSlot(plan, REQUEST_LINE);
+      if (requestLine.length > MEMO_MAX_CHARS || !memoPays(plan, slot)) return false;
+      const hit = (memo as CleanMemo).has(requestLine, partWhere(plan, REQUEST_LINE));
+      memoCounted(plan, slot, hit);
+      return hit;
     },
   };
 
@@ -404,10 +412,14 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         }
       }
       if (block >= 0 && matches.length === 0 && view.headerFindings === 0) (blockMemo as HeaderBlockMemo).add(block, lines as HeaderLines, plan.id);
-      // The parts of a clean request, read in full: no signature matched, so none was skipped on them.
+      // The request line and the parts of a clean request, read in full: no signature matched, so none was skipped on
+      // them. Not while the memo steps aside for them (they do not come back): an entry would cost and never serve.
+      const line = view.requestLine;
+      if (gated && matches.length === 0 && view.lineLeftOut === false && view.lineFindings === 0 && line !== undefined && line.length <= MEMO_MAX_CHARS && !memoPaused(plan, partSlot(plan, REQUEST_LINE))) {
+        (memo as CleanMemo).add(line, partWhere(plan, REQUEST_LINE));
+      }
       if (gated && matches.length === 0 && view.freshParts !== undefined) {
         for (let kind = 0; kind < 2; kind++) {
-          // Not while the memo steps aside for these parts (they do not come back): an entry would cost and never serve.
           if (memoPaused(plan, partSlot(plan, kind as PartKind))) continue;
           const where = partWhere(plan, kind as PartKind);
           for (const p of view.freshParts[kind]) if (p.raw.length <= MEMO_MAX_CHARS) (memo as CleanMemo).addPart(p.raw, p.name, where);

@@ -4,7 +4,7 @@
  * steps aside where it does not pay.
  */
 
-import type { PartKind } from './request-view.ts';
+import type { GateKind } from './request-view.ts';
 import type { Plan } from './plan.ts';
 
 const MEMO_WINDOW = 1024;
@@ -14,16 +14,17 @@ export const MAX_COLLECTIONS = 4096;
 export const MAX_LISTS = 1024;
 
 /**
- * The memo's place for a query or form part (see ViewGate) under a plan: below every target's place (those are ≥ 0).
- * A part there was read in full in a request the plan found clean, with no finding of its own: every target it makes
- * (`args`, `args_get` / `args_post`, `args_names`, a form's `body_raw` part) is clean under that plan.
+ * The memo's place for a query or form part, or a request line (see ViewGate), under a plan: below every target's
+ * place (those are ≥ 0). A part there was read in full in a request the plan found clean, with no finding of its own:
+ * every target it makes (`args`, `args_get` / `args_post`, `args_names`, a form's `body_raw` part) is clean under that
+ * plan; a request line there, every target of LINE_COLLECTIONS.
  */
-export function partWhere(plan: Plan, kind: PartKind): number {
-  return -(plan.id * 2 + kind) - 1;
+export function partWhere(plan: Plan, kind: GateKind): number {
+  return -(plan.id * 3 + kind) - 1;
 }
 
-/** The parts' row in `plan.memoStats` (after the collections' rows and the header blocks' one). */
-export function partSlot(plan: Plan, kind: PartKind): number {
+/** The parts' and the request line's rows in `plan.memoStats` (after the collections' rows and the header blocks' one). */
+export function partSlot(plan: Plan, kind: GateKind): number {
   return plan.collections.length + 1 + kind;
 }
 

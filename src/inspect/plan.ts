@@ -281,6 +281,6 @@ export function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, ac
   return {
     id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [],
     // One slot per collection, and one for the header block (index collections.length).
-    memoStats: new Int32Array((collections.length + 3) * 3), wsLens, anyHeaders: collections.some((cp) => cp.fromHeaders),
+    memoStats: new Int32Array((collections.length + 4) * 3), wsLens, anyHeaders: collections.some((cp) => cp.fromHeaders),
   };
 }

@@ -93,6 +93,12 @@ export interface RequestView {
   headerFindings?: number;
   /** True when the targets of HEADER_COLLECTIONS were left out (see `ViewGate`). */
   headersLeftOut?: boolean;
+  /** The request line (`METHOD target HTTP/x.y`): the targets of LINE_COLLECTIONS are a function of it alone. */
+  requestLine?: string;
+  /** Findings the request line raised (its path's). */
+  lineFindings?: number;
+  /** True when the targets of LINE_COLLECTIONS were left out (see `ViewGate`). */
+  lineLeftOut?: boolean;
   /** Targets left out per collection (parts the gate knew clean), for `count:` selectors. */
   leftOut?: Record<string, number>;
   /**
@@ -118,6 +124,11 @@ export interface FreshPart {
  */
 export interface ViewGate {
   headers(path: string, lines: HeaderLines): boolean;
+  /**
+   * Asked once, after `headers`: true leaves out the targets of LINE_COLLECTIONS (the engine knows this request line
+   * clean), counted in `leftOut`. The query's parts are still read part by part (and asked about one by one).
+   */
+  line(requestLine: string): boolean;
   /** The part `text.slice(start, end)`. */
   part(kind: PartKind, text: string, start: number, end: number): string | null;
 }
@@ -125,9 +136,14 @@ export interface ViewGate {
 export const PART_QUERY = 0;
 export const PART_FORM = 1;
 export type PartKind = typeof PART_QUERY | typeof PART_FORM;
+/** What the gate is asked about besides parts, numbered after them (for the engine's memo places). */
+export const REQUEST_LINE = 2;
+export type GateKind = PartKind | typeof REQUEST_LINE;
 
 /** The collections whose targets come from the header lines and nothing else (their `count:` forms too). */
 export const HEADER_COLLECTIONS: ReadonlySet<string> = new Set(['headers', 'headers_names', 'cookies', 'cookie_names']);
+/** The collections whose targets come from the request line and nothing else. */
+export const LINE_COLLECTIONS: ReadonlySet<string> = new Set(['method', 'protocol', 'request_line', 'uri_raw', 'path_raw', 'path', 'path_segments', 'query_raw']);
 
 /** Control chars other than tab / CR / LF (allowed in argument values, e.g. textareas). */
 const CTL_VALUE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
@@ -399,11 +415,11 @@ class ViewBuilder implements BodySink {
   /** A part the gate knows clean: counted, its name kept for parameter pollution; false once the arguments are full. */
   private leaveOut(origin: string, text: string, start: number, end: number, name: string, split: boolean): boolean {
     if (!this.takeArg()) return false;
-    const c = (this.leftOut ??= { args: 0, args_get: 0, args_post: 0, args_names: 0, body_raw: 0 });
-    c.args++;
-    c[origin]++;
-    c.args_names++;
-    if (split) c.body_raw++;
+    const c = (this.leftOut ??= {});
+    c.args = (c.args ?? 0) + 1;
+    c[origin] = (c[origin] ?? 0) + 1;
+    c.args_names = (c.args_names ?? 0) + 1;
+    if (split) c.body_raw = (c.body_raw ?? 0) + 1;
     this.repeatable.push(new LeftOutArg(name, text, start, end));
     return true;
   }
@@ -461,31 +477,38 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?
   const v = new ViewBuilder(lim, gate);
   const url = input.url;
   const protocol = 'HTTP/' + input.httpVersion;
-
-  v.add('method', null, input.method);
-  v.add('protocol', null, protocol);
-  v.add('request_line', null, input.method + ' ' + url + ' ' + protocol);
-  v.add('uri_raw', null, url);
-
+  const requestLine = input.method + ' ' + url + ' ' + protocol;
   const q = url.indexOf('?');
   let rawPath = q < 0 ? url : url.slice(0, q);
   const abs = ABSOLUTE_FORM.exec(rawPath);
   if (abs !== null) rawPath = rawPath.slice(abs[0].length) || '/';
-  v.add('path_raw', null, rawPath);
   const dp = decodePath(rawPath);
-  v.add('path', null, dp.path);
-  for (let i = 0; i < dp.segments.length; i++) v.add('path_segments', String(i), dp.segments[i]);
-  if (dp.invalidEncoding) v.finding('url_encoding_invalid', 'a % in the path is not followed by two hex digits', 'path');
-  if (dp.badUtf8) v.finding('utf8_invalid', 'the path decodes to invalid UTF-8', 'path');
-  if (CTL_STRICT.test(dp.path)) v.finding('ctl_chars', 'control characters in the path', 'path');
-  if (hasPercentSequence(dp.path)) v.finding('multi_encoding', 'the path is still percent-encoded after decoding', 'path');
 
   const headers = input.headers;
   const leaveOut = gate !== undefined && gate.headers(dp.path, headers);
+  const lineLeftOut = gate !== undefined && gate.line(requestLine);
+
+  const lineBefore = v.raised;
+  if (lineLeftOut) {
+    const c = (v.leftOut ??= {});
+    for (const coll of LINE_COLLECTIONS) c[coll] = (c[coll] ?? 0) + (coll === 'path_segments' ? dp.segments.length : coll === 'query_raw' ? (q >= 0 ? 1 : 0) : 1);
+  } else {
+    v.add('method', null, input.method);
+    v.add('protocol', null, protocol);
+    v.add('request_line', null, requestLine);
+    v.add('uri_raw', null, url);
+    v.add('path_raw', null, rawPath);
+    v.add('path', null, dp.path);
+    for (let i = 0; i < dp.segments.length; i++) v.add('path_segments', String(i), dp.segments[i]);
+    if (dp.invalidEncoding) v.finding('url_encoding_invalid', 'a % in the path is not followed by two hex digits', 'path');
+    if (dp.badUtf8) v.finding('utf8_invalid', 'the path decodes to invalid UTF-8', 'path');
+    if (CTL_STRICT.test(dp.path)) v.finding('ctl_chars', 'control characters in the path', 'path');
+    if (hasPercentSequence(dp.path)) v.finding('multi_encoding', 'the path is still percent-encoded after decoding', 'path');
+    if (q >= 0) v.add('query_raw', null, url.slice(q + 1));
+  }
+  const lineFindings = v.raised - lineBefore;
 
   if (q >= 0) {
-    const query = url.slice(q + 1);
-    v.add('query_raw', null, query);
     // Read in the URL itself (the characters of a part cost less to read there than in a slice of it).
     v.urlencoded(url, q + 1, PART_QUERY, 'query', 'query_raw', `more than ${lim.maxArgs} query arguments`);
   }
@@ -532,7 +555,7 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?
   v.joinDuplicates();
   return {
     targets: v.targets, findings: v.findings, byCollection: v.byCollection, headerLines: headers, headerFindings,
-    headersLeftOut: leaveOut, leftOut: v.leftOut, freshParts: v.freshParts,
+    headersLeftOut: leaveOut, requestLine, lineFindings, lineLeftOut, leftOut: v.leftOut, freshParts: v.freshParts,
   };
 }
 

@@ -155,6 +155,47 @@ t.test('a header block is remembered per plan: clean at PL1 does not hide a PL2 
   t.equal(ex.inspect(exampleToInput({ uri: '/other', headers }), ctx).action, 'block', 'the same headers elsewhere');
 });
 
+t.test('a request line known clean leaves out its targets; they still count; any change to the line is evaluated', async (t) => {
+  const views: RequestView[] = [];
+  const rs = compileRuleset([
+    sig(1, 'admin', { targets: ['path', 'uri_raw', 'request_line'], transforms: ['lowercase'] }),
+    sig(2, '4', { targets: ['count:path_segments'], transforms: [], operator: 'gt', pattern: '4' }),
+    sig(3, 'union\\s+select', { targets: ['args', 'query_raw'] }),
+  ], { version: 1, observeView: (v) => views.push(v) });
+  const get = (uri: string) => rs.inspect(exampleToInput({ uri }), ctx);
+  t.equal(get('/a/b/c/d?x=1').action, 'allow');
+  t.equal(views[0].lineLeftOut, false, 'the first time: read');
+  t.equal(get('/a/b/c/d?x=1').action, 'allow');
+  t.equal(views[1].lineLeftOut, true, 'the second time: left out');
+  t.same(['method', 'request_line', 'uri_raw', 'path', 'path_segments', 'query_raw'].map((c) => targetsOf(views[1], c).length), [0, 0, 0, 0, 0, 0], 'no target of the line');
+  t.same(views[1].leftOut?.path_segments, 4, 'its segments counted');
+  t.same(get('/a/b/c/d/e?x=1').matches.map((m) => `${m.id}@${m.target}`), ['2@count:path_segments'], 'another line (five segments): read, and it matches');
+  for (let i = 0; i < 2; i++) get('/a/b/c/d?x=1&y=2');
+  t.equal(views[views.length - 1].lineLeftOut, true);
+  t.equal(get('/a/b/c/d?x=1&y=1+union+select+2').action, 'block', 'a new query part in a new line: blocks');
+  t.equal(get('/Admin/b?x=1').action, 'block', 'a changed path blocks');
+  t.equal(get('/Admin/b?x=1').action, 'block', 'every time (a line that matched is not remembered)');
+  t.equal(rs.inspect(exampleToInput({ method: 'POST', uri: '/a/b/c/d?x=1', headers: { 'Content-Type': 'text/plain' }, body: 'admin' }), ctx).action, 'allow', 'another method is another line');
+});
+
+t.test('a request line is remembered only from a clean request, without a finding, per plan', async (t) => {
+  const rs = compileRuleset([sig(1, 'evil', { targets: ['args', 'uri_raw'], transforms: [] })], { version: 1 });
+  const form = (body: string) => exampleToInput({ method: 'POST', uri: '/evil', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+  const first = rs.inspect(form('q=evil'), ctx);
+  t.same(first.matches.map((m) => m.target), ['args:q'], 'signature 1 matched on the form field (so it was skipped on uri_raw)');
+  t.same(rs.inspect(form('q=fine'), ctx).matches.map((m) => m.target), ['uri_raw'], 'the same line with a clean form: evaluated, and it matches');
+  for (let i = 0; i < 3; i++) {
+    const v = rs.inspect(exampleToInput({ uri: '/a%zzb' }), ctx);
+    t.same(v.findings.map((f) => `${f.code}@${f.target}`), ['url_encoding_invalid@path'], `a line with a finding: reported on request ${i + 1}`);
+  }
+  const ex = compileRuleset([sig(1, 'union\\s+select', { targets: ['uri_raw'], transforms: ['url_decode_uni'] })], {
+    version: 1, exclusions: [{ id: 'e', rule: '1', cidrs: ['10.0.0.0/8'] }],
+  });
+  const from = (clientIp: string) => ex.inspect(exampleToInput({ uri: '/s?q=1%20union%20select%202' }), { ...ctx, clientIp }).action;
+  t.same([from('10.1.2.3'), from('10.1.2.3')], ['allow', 'allow'], 'excluded for 10.0.0.0/8');
+  t.equal(from('192.0.2.7'), 'block', 'the same line from another client');
+});
+
 t.test('a header block whose lines raised a finding is not remembered: the finding is reported on every request', async (t) => {
   const rs = compileRuleset([sig(1, 'evil')], { version: 1 });
   for (let i = 0; i < 3; i++) {
@@ -295,7 +336,10 @@ t.test('a query or form part a plan found clean is left out of the next view who
   t.equal(rs.inspect(post('Anne'), ctx).action, 'allow');
   t.equal(views[0].leftOut, undefined, 'the first request: every part read');
   t.equal(rs.inspect(post('Bob'), ctx).action, 'allow');
-  t.same(views[1].leftOut, { args: 3, args_get: 1, args_post: 2, args_names: 3, body_raw: 2 }, 'the next: the query part and two form parts left out');
+  t.same(views[1].leftOut, {
+    method: 1, protocol: 1, request_line: 1, uri_raw: 1, path_raw: 1, path: 1, path_segments: 1, query_raw: 1,
+    args: 3, args_get: 1, args_post: 2, args_names: 3, body_raw: 2,
+  }, 'the next: the request line, the query part and two form parts left out');
   t.same(targetsOf(views[1], 'body_raw').map((x) => x.value), ['first=Bob'], 'the changed part alone is read');
   t.equal(rs.inspect(post("Bob'+OR+'1'%3D'1"), ctx).action, 'block', 'an attack in the changed part blocks');
   const off = compileRuleset([sig(1, 'x')], { version: 1, memo: 0, observeView: (v) => views.push(v) });

@@ -1,7 +1,7 @@
 // The request view: target names and values for GET, forms, JSON and headers; findings; cost of a plain GET.
 import t from 'tap';
 import type { RequestInput } from '../../src/types.ts';
-import { buildRequestView, targetsOf, FINDING_CODES, type RequestView } from '../../src/inspect/request-view.ts';
+import { buildRequestView, targetsOf, FINDING_CODES, LINE_COLLECTIONS, type RequestView } from '../../src/inspect/request-view.ts';
 
 function req(p: Partial<Omit<RequestInput, 'body'>> & { body?: Buffer | string | null }): RequestInput {
   const body = p.body === undefined || p.body === null ? null : Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body);
@@ -190,6 +190,7 @@ t.test('a gate leaves out the query and form parts it knows clean: counted, name
   const known = new Map([['page=2', 'page'], ['city=London', 'city'], ['%71=union', 'q']]);
   const gate = {
     headers: () => false,
+    line: () => false,
     part: (kind: number, text: string, start: number, end: number) => {
       const raw = text.slice(start, end);
       asked.push(`${kind}:${raw}`);
@@ -216,6 +217,25 @@ t.test('a gate leaves out the query and form parts it knows clean: counted, name
   t.same(text.freshParts, [[], []]);
   const noGate = buildRequestView(req({ url: '/s?page=2' }));
   t.same([noGate.leftOut, noGate.freshParts, all(noGate, 'args_get')], [undefined, undefined, ['2']], 'without a gate: every part in full');
+});
+
+t.test('a gate that knows the request line leaves out its targets (counted); the query is still read part by part', async (t) => {
+  const asked: string[] = [];
+  const gate = {
+    headers: () => false,
+    line: (l: string) => (asked.push(`line:${l}`), l.startsWith('GET /known/')),
+    part: (kind: number, text: string, start: number, end: number) => (asked.push(`${kind}:${text.slice(start, end)}`), null),
+  };
+  const v = buildRequestView(req({ url: '/known/a%2fb/c?x=1&y=2' }), undefined, gate);
+  t.same(asked, ['line:GET /known/a%2fb/c?x=1&y=2 HTTP/1.1', '0:x=1', '0:y=2'], 'the line asked once, before the parts');
+  t.equal(v.lineLeftOut, true);
+  t.same([...LINE_COLLECTIONS].filter((c) => targetsOf(v, c).length > 0), [], 'no target of the line');
+  t.same(v.leftOut, { method: 1, protocol: 1, request_line: 1, uri_raw: 1, path_raw: 1, path: 1, path_segments: 3, query_raw: 1 }, 'each counted');
+  t.same(targetsOf(v, 'args_get').map((x) => x.value), ['1', '2'], 'the query parts read');
+  const other = buildRequestView(req({ url: '/other' }), undefined, gate);
+  t.same([other.lineLeftOut, other.requestLine, other.lineFindings, values(other, 'path')], [false, 'GET /other HTTP/1.1', 0, ['/other']]);
+  const bad = buildRequestView(req({ url: '/a%zz' }), undefined, gate);
+  t.equal(bad.lineFindings, 1, 'the findings of the line counted apart (the engine remembers no line that raised one)');
 });
 
 t.test('parameter pollution past 16 arguments: found with the name decoded, and not found where there is none', async (t) => {

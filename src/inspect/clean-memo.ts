@@ -70,9 +70,7 @@ export class CleanMemo {
    * Cut out of the text only when some kept part has its fingerprint.
    */
   partName(text: string, start: number, end: number, where: Where): string | null {
-    const fp = valueFingerprint(text, start, end);
-    if (!this.memo.holdsFingerprint(fp)) return null;
-    const e = this.memo.get(fp, text.slice(start, end), where);
+    const e = this.memo.getSlice(valueFingerprint(text, start, end), text, start, end, where);
     return e === undefined ? null : e.note;
   }
 

@@ -58,19 +58,29 @@ export class FingerprintMemo<K> {
     return this.youngEntries + this.oldEntries;
   }
 
-  /** Whether anything with fingerprint `fp` is kept (anywhere). */
-  holdsFingerprint(fp: number): boolean {
-    return this.young.has(fp) || this.old.has(fp);
-  }
-
   /** Whether `key` (fingerprint `fp`) was found clean at `where`. */
   has(fp: number, key: K, where: Where): boolean {
-    return this.get(fp, key, where) !== undefined;
+    return this.lookup(fp, key, where, this.young.get(fp)) !== undefined;
   }
 
   /** The entry of `key` (fingerprint `fp`) when it was found clean at `where`. */
   get(fp: number, key: K, where: Where): MemoEntry<K> | undefined {
-    const y = this.find(this.young.get(fp), key);
+    return this.lookup(fp, key, where, this.young.get(fp));
+  }
+
+  /**
+   * `get` for the string `text.slice(start, end)` (a memo of strings), cut out of the text only when something kept
+   * has its fingerprint.
+   */
+  getSlice(this: FingerprintMemo<string>, fp: number, text: string, start: number, end: number, where: Where): MemoEntry<string> | undefined {
+    const slot = this.young.get(fp);
+    if (slot === undefined && !this.old.has(fp)) return undefined;
+    return this.lookup(fp, text.slice(start, end), where, slot);
+  }
+
+  /** `get`, with the young generation's slot for `fp` already looked up. */
+  private lookup(fp: number, key: K, where: Where, youngSlot: Slot<K> | undefined): MemoEntry<K> | undefined {
+    const y = this.find(youngSlot, key);
     if (holds(y, where)) return y;
     const e = this.find(this.old.get(fp), key);
     if (!holds(e, where)) return undefined;

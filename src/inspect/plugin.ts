@@ -110,13 +110,23 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
     return decide(request, reply, services, verdict);
   };
 
-  // The requests of one event-loop turn are inspected back to back (see turn-batch.ts).
+  // The requests of one event-loop turn are inspected back to back (see turn-batch.ts). A callback-style hook: no
+  // promise per request.
   const batch = turnBatch();
-  app.addHook('preHandler', async (request, reply) => {
+  app.addHook('preHandler', (request, reply, done) => {
     const waf = request.waf;
-    if (!waf || reply.sent) return;
-    const mode: Mode = rules?.modeFor?.(waf.site) ?? waf.mode;
-    if (mode === 'off') return;
-    return batch.run(() => inspectOne(request, reply, mode));
+    const mode: Mode | undefined = !waf || reply.sent ? undefined : (rules?.modeFor?.(waf.site) ?? waf.mode);
+    if (mode === undefined || mode === 'off') {
+      done();
+      return;
+    }
+    batch.add(
+      () => inspectOne(request, reply, mode),
+      (err, answered) => {
+        if (err !== undefined) done(err as Error);
+        // Answered (a block): Fastify goes no further. Otherwise on to the handler (forwarding).
+        else if (answered === undefined) done();
+      },
+    );
   });
 };

@@ -57,3 +57,47 @@ t.test('later turns get batches of their own; a job queued by a job runs in the 
   await batch.run(() => order.push('second turn'));
   t.same(order, ['first', 'first ends', 'queued by first', 'second turn']);
 });
+
+t.test('add: every job of a batch runs before any continuation; continuations run in order, each with its own result', async (t) => {
+  const batch = turnBatch();
+  const order: string[] = [];
+  await new Promise<void>((resolve) => {
+    batch.add(() => (order.push('job 1'), 1), (err, r) => order.push(`then 1: ${String(err)} ${r}`));
+    batch.add(() => {
+      order.push('job 2');
+      throw new Error('boom');
+    }, (err, r) => order.push(`then 2: ${(err as Error).message} ${r}`));
+    batch.add(() => {
+      order.push('job 3');
+      // eslint-disable-next-line no-throw-literal
+      throw undefined;
+    }, (err) => order.push(`then 3: ${err instanceof Error}`));
+    batch.add(() => (order.push('job 4'), 4), (err, r) => {
+      order.push(`then 4: ${String(err)} ${r}`);
+      resolve();
+    });
+    t.same(order, [], 'nothing runs inside add');
+  });
+  t.same(order, ['job 1', 'job 2', 'job 3', 'job 4', 'then 1: undefined 1', 'then 2: boom undefined', 'then 3: true', 'then 4: undefined 4']);
+});
+
+t.test('add: a continuation that throws is reported, and the rest of its batch still goes on', async (t) => {
+  const reported: unknown[] = [];
+  const batch = turnBatch((err) => reported.push(err));
+  const order: string[] = [];
+  await new Promise<void>((resolve) => {
+    batch.add(() => 1, () => {
+      order.push('then 1');
+      throw new Error('continuation failed');
+    });
+    batch.add(() => 2, () => {
+      order.push('then 2');
+      resolve();
+    });
+  });
+  t.same(order, ['then 1', 'then 2']);
+  t.same(reported.map((e) => (e as Error).message), ['continuation failed']);
+  // The batch's arrays are reused: the next turn starts empty.
+  const next = await batch.run(() => 'next');
+  t.equal(next, 'next');
+});

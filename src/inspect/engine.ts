@@ -11,7 +11,7 @@ import { CleanMemo } from './clean-memo.ts';
 import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { blockFingerprint, HeaderBlockMemo, type HeaderLines } from './header-block-memo.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
-import { buildRequestView, REQUEST_LINE, type PartKind, type RequestView, type ViewGate, type ViewLimits } from './request-view.ts';
+import { buildRequestView, PATH_LINE, REQUEST_LINE, type LineKind, type PartKind, type RequestView, type ViewGate, type ViewLimits } from './request-view.ts';
 import { accepts, buildPlan, notRemoved, type EntryList, type Group, type Numbering, type Plan, type PlanSig } from './plan.ts';
 import { MAX_COLLECTIONS, MAX_LISTS, memoCounted, memoPaused, memoPays, memoWhere, partSlot, partWhere } from './plan-memo.ts';
 import { evaluatedBefore, evaluatedIn, lensPoint, seenOf, transformed, type Seen, type SeenCache } from './seen.ts';
@@ -183,15 +183,19 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       memoCounted(plan, slot, name !== null);
       return name;
     },
-    line(requestLine) {
+    line(kind, text) {
       const plan = gs.plan as Plan;
-      const slot = partSlot(plan, REQUEST_LINE);
-      if (requestLine.length > MEMO_MAX_CHARS || !memoPays(plan, slot)) return false;
-      const hit = (memo as CleanMemo).has(requestLine, partWhere(plan, REQUEST_LINE));
+      const slot = partSlot(plan, kind);
+      if (text.length > MEMO_MAX_CHARS || !memoPays(plan, slot)) return false;
+      const hit = (memo as CleanMemo).has(text, partWhere(plan, kind));
       memoCounted(plan, slot, hit);
       return hit;
     },
   };
+
+  function rememberLine(plan: Plan, kind: LineKind, text: string | undefined): void {
+    if (text !== undefined && text.length <= MEMO_MAX_CHARS && !memoPaused(plan, partSlot(plan, kind))) (memo as CleanMemo).add(text, partWhere(plan, kind));
+  }
 
   function inspectView(view: RequestView, ctx: InspectContext): Verdict {
     return evaluate(view, ctx, false, null, -1);
@@ -412,11 +416,12 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         }
       }
       if (block >= 0 && matches.length === 0 && view.headerFindings === 0) (blockMemo as HeaderBlockMemo).add(block, lines as HeaderLines, plan.id);
-      // The request line and the parts of a clean request, read in full: no signature matched, so none was skipped on
-      // them. Not while the memo steps aside for them (they do not come back): an entry would cost and never serve.
-      const line = view.requestLine;
-      if (gated && matches.length === 0 && view.lineLeftOut === false && view.lineFindings === 0 && line !== undefined && line.length <= MEMO_MAX_CHARS && !memoPaused(plan, partSlot(plan, REQUEST_LINE))) {
-        (memo as CleanMemo).add(line, partWhere(plan, REQUEST_LINE));
+      // The request line (or its path line) and the parts of a clean request, read in full: no signature matched, so
+      // none was skipped on them. Not while the memo steps aside for them (they do not come back): an entry would cost
+      // and never serve. A line whose path half was left out is clean too: that half was known clean.
+      if (gated && matches.length === 0 && view.lineLeftOut === false && view.lineFindings === 0) {
+        rememberLine(plan, REQUEST_LINE, view.requestLine);
+        if (view.pathLeftOut === false) rememberLine(plan, PATH_LINE, view.pathLine);
       }
       if (gated && matches.length === 0 && view.freshParts !== undefined) {
         for (let kind = 0; kind < 2; kind++) {

@@ -8,6 +8,8 @@ import type { GateKind } from './request-view.ts';
 import type { Plan } from './plan.ts';
 
 const MEMO_WINDOW = 1024;
+/** Kinds of things the view's gate asks about (query part, form part, request line, path line). */
+export const GATE_KINDS = 4;
 const MEMO_PAUSE = 16 * 1024;
 /** Bound on collections per plan and key lists per collection, to number plan × collection × list places. */
 export const MAX_COLLECTIONS = 4096;
@@ -17,13 +19,13 @@ export const MAX_LISTS = 1024;
  * The memo's place for a query or form part, or a request line (see ViewGate), under a plan: below every target's
  * place (those are ≥ 0). A part there was read in full in a request the plan found clean, with no finding of its own:
  * every target it makes (`args`, `args_get` / `args_post`, `args_names`, a form's `body_raw` part) is clean under that
- * plan; a request line there, every target of LINE_COLLECTIONS.
+ * plan; a request line there, every target of LINE_COLLECTIONS; a path line, every target of PATH_COLLECTIONS.
  */
 export function partWhere(plan: Plan, kind: GateKind): number {
-  return -(plan.id * 3 + kind) - 1;
+  return -(plan.id * GATE_KINDS + kind) - 1;
 }
 
-/** The parts' and the request line's rows in `plan.memoStats` (after the collections' rows and the header blocks' one). */
+/** The parts' and the lines' rows in `plan.memoStats` (after the collections' rows and the header blocks' one). */
 export function partSlot(plan: Plan, kind: GateKind): number {
   return plan.collections.length + 1 + kind;
 }

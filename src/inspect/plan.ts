@@ -9,6 +9,7 @@ import type { ParanoiaLevel, Target } from '../types.ts';
 import type { CompiledExclusion } from './exclusions.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
 import { literalMatcher } from './matcher-cache.ts';
+import { GATE_KINDS } from './plan-memo.ts';
 import { HEADER_COLLECTIONS } from './request-view.ts';
 import { excludes, keyMatches, type Selector } from './selectors.ts';
 import type { CompiledSignature } from './signature.ts';
@@ -121,7 +122,7 @@ export interface Plan {
   memoWheres: Array<Map<string, string> | undefined>;
   /**
    * Per collection: memo lookups and hits in the current window, and targets left to skip the memo for (see memoPays);
-   * then the same for header blocks, query parts and form parts.
+   * then the same for header blocks, query parts, form parts, request lines and path lines.
    */
   memoStats: Int32Array;
   /** Whether some group with literals can be seen through the whitespace lens (see `whitespaceLens`). */
@@ -281,6 +282,6 @@ export function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, ac
   return {
     id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [],
     // One slot per collection, and one for the header block (index collections.length).
-    memoStats: new Int32Array((collections.length + 4) * 3), wsLens, anyHeaders: collections.some((cp) => cp.fromHeaders),
+    memoStats: new Int32Array((collections.length + 1 + GATE_KINDS) * 3), wsLens, anyHeaders: collections.some((cp) => cp.fromHeaders),
   };
 }

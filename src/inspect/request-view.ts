@@ -99,6 +99,13 @@ export interface RequestView {
   lineFindings?: number;
   /** True when the targets of LINE_COLLECTIONS were left out (see `ViewGate`). */
   lineLeftOut?: boolean;
+  /**
+   * The request line without its query (`METHOD path HTTP/x.y`), when the gate was asked about it: the targets of
+   * PATH_COLLECTIONS are a function of it alone.
+   */
+  pathLine?: string;
+  /** True when the targets of PATH_COLLECTIONS were left out (the gate knew the path line, not the whole line). */
+  pathLeftOut?: boolean;
   /** Targets left out per collection (parts the gate knew clean), for `count:` selectors. */
   leftOut?: Record<string, number>;
   /**
@@ -125,10 +132,13 @@ export interface FreshPart {
 export interface ViewGate {
   headers(path: string, lines: HeaderLines): boolean;
   /**
-   * Asked once, after `headers`: true leaves out the targets of LINE_COLLECTIONS (the engine knows this request line
-   * clean), counted in `leftOut`. The query's parts are still read part by part (and asked about one by one).
+   * Asked after `headers`, first about the request line (REQUEST_LINE): true leaves out the targets of LINE_COLLECTIONS
+   * (the engine knows this line clean), counted in `leftOut`. Otherwise, when the target has a query, about the line
+   * without it (PATH_LINE, `METHOD path HTTP/x.y`): true leaves out the targets of PATH_COLLECTIONS (a page asked with
+   * a new query: `request_line`, `uri_raw` and `query_raw` are read). The query's parts are read part by part either
+   * way (and asked about one by one).
    */
-  line(requestLine: string): boolean;
+  line(kind: LineKind, text: string): boolean;
   /** The part `text.slice(start, end)`. */
   part(kind: PartKind, text: string, start: number, end: number): string | null;
 }
@@ -138,12 +148,16 @@ export const PART_FORM = 1;
 export type PartKind = typeof PART_QUERY | typeof PART_FORM;
 /** What the gate is asked about besides parts, numbered after them (for the engine's memo places). */
 export const REQUEST_LINE = 2;
-export type GateKind = PartKind | typeof REQUEST_LINE;
+export const PATH_LINE = 3;
+export type LineKind = typeof REQUEST_LINE | typeof PATH_LINE;
+export type GateKind = PartKind | LineKind;
 
 /** The collections whose targets come from the header lines and nothing else (their `count:` forms too). */
 export const HEADER_COLLECTIONS: ReadonlySet<string> = new Set(['headers', 'headers_names', 'cookies', 'cookie_names']);
 /** The collections whose targets come from the request line and nothing else. */
 export const LINE_COLLECTIONS: ReadonlySet<string> = new Set(['method', 'protocol', 'request_line', 'uri_raw', 'path_raw', 'path', 'path_segments', 'query_raw']);
+/** The collections whose targets come from the request line without its query (method, path as sent, version). */
+export const PATH_COLLECTIONS: ReadonlySet<string> = new Set(['method', 'protocol', 'path_raw', 'path', 'path_segments']);
 
 /** Control chars other than tab / CR / LF (allowed in argument values, e.g. textareas). */
 const CTL_VALUE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
@@ -486,24 +500,34 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?
 
   const headers = input.headers;
   const leaveOut = gate !== undefined && gate.headers(dp.path, headers);
-  const lineLeftOut = gate !== undefined && gate.line(requestLine);
+  const lineLeftOut = gate !== undefined && gate.line(REQUEST_LINE, requestLine);
+  // Without a query the path line is the request line (up to an absolute-form target's scheme and host): not asked.
+  const pathLine = lineLeftOut || gate === undefined || q < 0 ? undefined : input.method + ' ' + rawPath + ' ' + protocol;
+  const pathLeftOut = pathLine !== undefined && (gate as ViewGate).line(PATH_LINE, pathLine);
 
   const lineBefore = v.raised;
-  if (lineLeftOut) {
+  if (lineLeftOut || pathLeftOut) {
     const c = (v.leftOut ??= {});
-    for (const coll of LINE_COLLECTIONS) c[coll] = (c[coll] ?? 0) + (coll === 'path_segments' ? dp.segments.length : coll === 'query_raw' ? (q >= 0 ? 1 : 0) : 1);
-  } else {
-    v.add('method', null, input.method);
-    v.add('protocol', null, protocol);
+    for (const coll of lineLeftOut ? LINE_COLLECTIONS : PATH_COLLECTIONS) {
+      c[coll] = (c[coll] ?? 0) + (coll === 'path_segments' ? dp.segments.length : coll === 'query_raw' ? (q >= 0 ? 1 : 0) : 1);
+    }
+  }
+  if (!lineLeftOut) {
+    if (!pathLeftOut) {
+      v.add('method', null, input.method);
+      v.add('protocol', null, protocol);
+    }
     v.add('request_line', null, requestLine);
     v.add('uri_raw', null, url);
-    v.add('path_raw', null, rawPath);
-    v.add('path', null, dp.path);
-    for (let i = 0; i < dp.segments.length; i++) v.add('path_segments', String(i), dp.segments[i]);
-    if (dp.invalidEncoding) v.finding('url_encoding_invalid', 'a % in the path is not followed by two hex digits', 'path');
-    if (dp.badUtf8) v.finding('utf8_invalid', 'the path decodes to invalid UTF-8', 'path');
-    if (CTL_STRICT.test(dp.path)) v.finding('ctl_chars', 'control characters in the path', 'path');
-    if (hasPercentSequence(dp.path)) v.finding('multi_encoding', 'the path is still percent-encoded after decoding', 'path');
+    if (!pathLeftOut) {
+      v.add('path_raw', null, rawPath);
+      v.add('path', null, dp.path);
+      for (let i = 0; i < dp.segments.length; i++) v.add('path_segments', String(i), dp.segments[i]);
+      if (dp.invalidEncoding) v.finding('url_encoding_invalid', 'a % in the path is not followed by two hex digits', 'path');
+      if (dp.badUtf8) v.finding('utf8_invalid', 'the path decodes to invalid UTF-8', 'path');
+      if (CTL_STRICT.test(dp.path)) v.finding('ctl_chars', 'control characters in the path', 'path');
+      if (hasPercentSequence(dp.path)) v.finding('multi_encoding', 'the path is still percent-encoded after decoding', 'path');
+    }
     if (q >= 0) v.add('query_raw', null, url.slice(q + 1));
   }
   const lineFindings = v.raised - lineBefore;
@@ -555,7 +579,7 @@ export function buildRequestView(input: RequestInput, limits?: ViewLimits, gate?
   v.joinDuplicates();
   return {
     targets: v.targets, findings: v.findings, byCollection: v.byCollection, headerLines: headers, headerFindings,
-    headersLeftOut: leaveOut, requestLine, lineFindings, lineLeftOut, leftOut: v.leftOut, freshParts: v.freshParts,
+    headersLeftOut: leaveOut, requestLine, lineFindings, lineLeftOut, pathLine, pathLeftOut, leftOut: v.leftOut, freshParts: v.freshParts,
   };
 }
 

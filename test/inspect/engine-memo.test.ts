@@ -178,6 +178,34 @@ t.test('a request line known clean leaves out its targets; they still count; any
   t.equal(rs.inspect(exampleToInput({ method: 'POST', uri: '/a/b/c/d?x=1', headers: { 'Content-Type': 'text/plain' }, body: 'admin' }), ctx).action, 'allow', 'another method is another line');
 });
 
+t.test('a path line known clean leaves out the path targets of a new query; its query half is evaluated', async (t) => {
+  const views: RequestView[] = [];
+  const rs = compileRuleset([
+    sig(1, 'admin', { targets: ['path', 'uri_raw'], transforms: ['lowercase'] }),
+    sig(2, '2', { targets: ['count:path_segments'], transforms: [], operator: 'gt', pattern: '2' }),
+    sig(3, 'union\\s+select', { targets: ['query_raw'], transforms: ['url_decode_uni'] }),
+  ], { version: 1, observeView: (v) => views.push(v) });
+  const get = (uri: string) => rs.inspect(exampleToInput({ uri }), ctx);
+  t.equal(get('/a/b?page=1').action, 'allow');
+  t.same([views[0].lineLeftOut, views[0].pathLeftOut], [false, false], 'the first time: read');
+  t.equal(get('/a/b?page=2').action, 'allow');
+  t.same([views[1].lineLeftOut, views[1].pathLeftOut], [false, true], 'a new query on the same path: the path half left out');
+  t.same(['method', 'path', 'path_segments'].map((c) => targetsOf(views[1], c).length), [0, 0, 0], 'no path target');
+  t.same(['uri_raw', 'query_raw'].map((c) => targetsOf(views[1], c).map((x) => x.value)), [['/a/b?page=2'], ['page=2']], 'the query half read');
+  t.equal(views[1].leftOut?.path_segments, 2, 'its segments counted');
+  t.same(get('/a/b?page=3&x=1%20union%20select%202').matches.map((m) => `${m.id}@${m.target}`), ['3@query_raw'], 'an attack in a new query: found in query_raw');
+  t.same(get('/a/b/c?page=3').matches.map((m) => `${m.id}@${m.target}`), ['2@count:path_segments'], 'another path: read, and it matches');
+  t.equal(get('/Admin/b?page=1').action, 'block', 'a changed path blocks');
+  t.equal(get('/Admin/b?page=2').action, 'block', 'and with another query (a path line that matched is not remembered)');
+  const late = compileRuleset([sig(1, 'evil', { targets: ['args', 'path'], transforms: [] })], { version: 1 });
+  t.same(late.inspect(exampleToInput({ uri: '/evil?q=evil' }), ctx).matches.map((m) => m.target), ['args:q'], 'signature 1 matched on the argument first (skipped on the path)');
+  t.same(late.inspect(exampleToInput({ uri: '/evil?q=fine' }), ctx).matches.map((m) => m.target), ['path'], 'the same path with a clean query: evaluated, and it matches');
+  for (let i = 0; i < 3; i++) {
+    const v = rs.inspect(exampleToInput({ uri: `/a%zz?page=${i}` }), ctx);
+    t.same(v.findings.map((f) => `${f.code}@${f.target}`), ['url_encoding_invalid@path'], `a path with a finding: reported on request ${i + 1}`);
+  }
+});
+
 t.test('a request line is remembered only from a clean request, without a finding, per plan', async (t) => {
   const rs = compileRuleset([sig(1, 'evil', { targets: ['args', 'uri_raw'], transforms: [] })], { version: 1 });
   const form = (body: string) => exampleToInput({ method: 'POST', uri: '/evil', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });

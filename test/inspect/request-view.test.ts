@@ -1,7 +1,7 @@
 // The request view: target names and values for GET, forms, JSON and headers; findings; cost of a plain GET.
 import t from 'tap';
 import type { RequestInput } from '../../src/types.ts';
-import { buildRequestView, targetsOf, FINDING_CODES, LINE_COLLECTIONS, type RequestView } from '../../src/inspect/request-view.ts';
+import { buildRequestView, targetsOf, FINDING_CODES, LINE_COLLECTIONS, PATH_COLLECTIONS, PATH_LINE, REQUEST_LINE, type RequestView } from '../../src/inspect/request-view.ts';
 
 function req(p: Partial<Omit<RequestInput, 'body'>> & { body?: Buffer | string | null }): RequestInput {
   const body = p.body === undefined || p.body === null ? null : Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body);
@@ -223,11 +223,11 @@ t.test('a gate that knows the request line leaves out its targets (counted); the
   const asked: string[] = [];
   const gate = {
     headers: () => false,
-    line: (l: string) => (asked.push(`line:${l}`), l.startsWith('GET /known/')),
+    line: (kind: number, l: string) => (asked.push(`line${kind}:${l}`), kind === REQUEST_LINE && l.startsWith('GET /known/')),
     part: (kind: number, text: string, start: number, end: number) => (asked.push(`${kind}:${text.slice(start, end)}`), null),
   };
   const v = buildRequestView(req({ url: '/known/a%2fb/c?x=1&y=2' }), undefined, gate);
-  t.same(asked, ['line:GET /known/a%2fb/c?x=1&y=2 HTTP/1.1', '0:x=1', '0:y=2'], 'the line asked once, before the parts');
+  t.same(asked, [`line${REQUEST_LINE}:GET /known/a%2fb/c?x=1&y=2 HTTP/1.1`, '0:x=1', '0:y=2'], 'the line asked once, before the parts (not its path line)');
   t.equal(v.lineLeftOut, true);
   t.same([...LINE_COLLECTIONS].filter((c) => targetsOf(v, c).length > 0), [], 'no target of the line');
   t.same(v.leftOut, { method: 1, protocol: 1, request_line: 1, uri_raw: 1, path_raw: 1, path: 1, path_segments: 3, query_raw: 1 }, 'each counted');
@@ -236,6 +236,30 @@ t.test('a gate that knows the request line leaves out its targets (counted); the
   t.same([other.lineLeftOut, other.requestLine, other.lineFindings, values(other, 'path')], [false, 'GET /other HTTP/1.1', 0, ['/other']]);
   const bad = buildRequestView(req({ url: '/a%zz' }), undefined, gate);
   t.equal(bad.lineFindings, 1, 'the findings of the line counted apart (the engine remembers no line that raised one)');
+});
+
+t.test('a gate that knows the path line (not the whole line) leaves out the path targets; the query half is read', async (t) => {
+  const asked: string[] = [];
+  const gate = {
+    headers: () => false,
+    line: (kind: number, l: string) => (asked.push(`line${kind}:${l}`), kind === PATH_LINE && l === 'GET /s/a%2fb HTTP/1.1'),
+    part: () => null,
+  };
+  const v = buildRequestView(req({ url: '/s/a%2fb?q=1&p=2' }), undefined, gate);
+  t.same(asked, [`line${REQUEST_LINE}:GET /s/a%2fb?q=1&p=2 HTTP/1.1`, `line${PATH_LINE}:GET /s/a%2fb HTTP/1.1`], 'the whole line, then the path line');
+  t.same([v.lineLeftOut, v.pathLeftOut, v.pathLine], [false, true, 'GET /s/a%2fb HTTP/1.1']);
+  t.same([...PATH_COLLECTIONS].filter((c) => targetsOf(v, c).length > 0), [], 'no target of the path half');
+  t.same(v.leftOut, { method: 1, protocol: 1, path_raw: 1, path: 1, path_segments: 2 }, 'each counted');
+  t.same(['request_line', 'uri_raw', 'query_raw'].map((c) => values(v, c)), [['GET /s/a%2fb?q=1&p=2 HTTP/1.1'], ['/s/a%2fb?q=1&p=2'], ['q=1&p=2']], 'the query half read');
+  t.same(targetsOf(v, 'args_get').map((x) => x.value), ['1', '2'], 'its parts read');
+  asked.length = 0;
+  const other = buildRequestView(req({ url: '/s/a%2fb/c?q=1' }), undefined, gate);
+  t.same([other.pathLeftOut, values(other, 'path')], [false, ['/s/a/b/c']], 'another path: read');
+  asked.length = 0;
+  const noQuery = buildRequestView(req({ url: '/s/a%2fb' }), undefined, gate);
+  t.same([asked, noQuery.pathLine, noQuery.pathLeftOut, values(noQuery, 'path')], [[`line${REQUEST_LINE}:GET /s/a%2fb HTTP/1.1`], undefined, false, ['/s/a/b']], 'no query: the path line is not asked');
+  const bad = buildRequestView(req({ url: '/a%zz?q=1' }), undefined, gate);
+  t.equal(bad.lineFindings, 1, 'a path finding is a finding of the line');
 });
 
 t.test('parameter pollution past 16 arguments: found with the name decoded, and not found where there is none', async (t) => {

@@ -8,6 +8,7 @@
 import { WafError } from '../errors.ts';
 import type { Exclusion, Match, Mode, ParanoiaLevel, RequestInput, Severity, SignatureOverride, SignatureSpec, Target, Verdict } from '../types.ts';
 import { CleanMemo } from './clean-memo.ts';
+import { learnPart, templateFor, templateName, TEMPLATE_PARTS, type PartTemplate } from './part-templates.ts';
 import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { blockFingerprint, HeaderBlockMemo, type HeaderLines } from './header-block-memo.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
@@ -50,6 +51,32 @@ export interface CompiledRuleset {
   inspect(input: RequestInput, ctx: InspectContext): Verdict;
   /** Evaluate an already built view (what `inspect` does after `buildRequestView`). */
   inspectView(view: RequestView, ctx: InspectContext): Verdict;
+}
+
+/**
+ * The parts of one request (by kind) the clean-target memo knew but the template did not hold at their place: what the
+ * template learns when the request is clean. Reused by every request (its arrays are emptied, not made again).
+ */
+class KnownParts {
+  readonly text: string[] = [];
+  readonly start: number[] = [];
+  readonly end: number[] = [];
+  readonly at: number[] = [];
+  readonly name: string[] = [];
+  size = 0;
+  push(text: string, start: number, end: number, at: number, name: string): void {
+    const i = this.size++;
+    this.text[i] = text;
+    this.start[i] = start;
+    this.end[i] = end;
+    this.at[i] = at;
+    this.name[i] = name;
+  }
+  clear(): void {
+    // The texts are let go (a body must not stay alive until the next request with parts).
+    for (let i = 0; i < this.size; i++) this.text[i] = '';
+    this.size = 0;
+  }
 }
 
 /** Targets whose key and value together are longer than this are not remembered by the clean-target memo. */
@@ -163,11 +190,16 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
   // plan knows the header block clean (the view then leaves the header targets out), then the memo for each query and
   // form part. Inspection is synchronous, so one scratch record carries the context in and the plan and the block's
   // fingerprint (on a miss) out.
-  const gs: { ctx: InspectContext | null; plan: Plan | null; key: number } = { ctx: null, plan: null, key: -1 };
+  const gs: { ctx: InspectContext | null; plan: Plan | null; key: number; path: string } = { ctx: null, plan: null, key: -1, path: '' };
+  // Per kind (query, form): the plan's template for this path (null: not looked up yet in this request), and the parts
+  // the memo (not the template) knew clean, for the template to learn if the request is clean.
+  const tpl: Array<PartTemplate | undefined | null> = [null, null];
+  const memoKnown: KnownParts[] = [new KnownParts(), new KnownParts()];
   const gate: ViewGate = {
     headers(path, lines) {
       const ctx = gs.ctx as InspectContext;
-      const plan = (gs.plan = planFor(ctx.paranoia, ctx.site, ctx.path ?? path, ctx.clientIp));
+      gs.path = ctx.path ?? path;
+      const plan = (gs.plan = planFor(ctx.paranoia, ctx.site, gs.path, ctx.clientIp));
       const key = blockKey(plan, lines);
       if (key < 0) return false;
       const hit = (blockMemo as HeaderBlockMemo).has(key, lines, plan.id);
@@ -175,12 +207,24 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (!hit) gs.key = key;
       return hit;
     },
-    part(kind, text, start, end) {
+    part(kind, text, start, end, at) {
       const plan = gs.plan as Plan;
       const slot = partSlot(plan, kind);
-      if (end - start > MEMO_MAX_CHARS || !memoPays(plan, slot)) return null;
+      if (end - start > MEMO_MAX_CHARS) return null;
+      // The part this path's template holds at this place: one compare in place.
+      let t = tpl[kind];
+      if (t === null) t = tpl[kind] = plan.partTemplates[kind]?.get(gs.path);
+      if (t !== undefined) {
+        const name = templateName(t, at, text, start, end);
+        if (name !== null) {
+          memoCounted(plan, slot, true);
+          return name;
+        }
+      }
+      if (!memoPays(plan, slot)) return null;
       const name = (memo as CleanMemo).partName(text, start, end, partWhere(plan, kind));
       memoCounted(plan, slot, name !== null);
+      if (name !== null && at < TEMPLATE_PARTS) memoKnown[kind].push(text, start, end, at, name);
       return name;
     },
     line(kind, text) {
@@ -426,12 +470,26 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (gated && matches.length === 0 && view.freshParts !== undefined) {
         for (let kind = 0; kind < 2; kind++) {
           if (memoPaused(plan, partSlot(plan, kind as PartKind))) continue;
+          const fresh = view.freshParts[kind];
+          const known = memoKnown[kind];
+          // Every part at its template's place (or none at all): nothing to learn.
+          if (fresh.length === 0 && known.size === 0) continue;
           const where = partWhere(plan, kind as PartKind);
-          for (const p of view.freshParts[kind]) if (p.raw.length <= MEMO_MAX_CHARS) (memo as CleanMemo).addPart(p.raw, p.name, where);
+          const t = templateFor((plan.partTemplates[kind] ??= new Map()), gs.path);
+          for (const p of fresh) {
+            if (p.raw.length > MEMO_MAX_CHARS) continue;
+            (memo as CleanMemo).addPart(p.raw, p.name, where);
+            learnPart(t, p.at, p.raw, p.name);
+          }
+          for (let i = 0; i < known.size; i++) learnPart(t, known.at[i], known.text[i].slice(known.start[i], known.end[i]), known.name[i]);
         }
       }
     } finally {
       for (const i of matchedList) matched[i] = 0;
+      if (gated) {
+        memoKnown[0].clear();
+        memoKnown[1].clear();
+      }
     }
     const reached = score >= ctx.threshold && score > 0;
     const action = !reached ? 'allow' : ctx.mode === 'block' ? 'block' : 'detect';
@@ -448,6 +506,9 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       gs.ctx = ctx;
       gs.plan = null;
       gs.key = -1;
+      tpl[0] = tpl[1] = null;
+      memoKnown[0].clear();
+      memoKnown[1].clear();
       let view: RequestView;
       try {
         view = buildRequestView(input, limits, gate);

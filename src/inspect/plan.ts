@@ -9,6 +9,7 @@ import type { ParanoiaLevel, Target } from '../types.ts';
 import type { CompiledExclusion } from './exclusions.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
 import { literalMatcher } from './matcher-cache.ts';
+import type { PartTemplates } from './part-templates.ts';
 import { GATE_KINDS } from './plan-memo.ts';
 import { HEADER_COLLECTIONS } from './request-view.ts';
 import { excludes, keyMatches, type Selector } from './selectors.ts';
@@ -120,6 +121,8 @@ export interface Plan {
   literals: LiteralMatcher | null;
   /** See `memoWhere` (by collection index). */
   memoWheres: Array<Map<string, string> | undefined>;
+  /** Part templates by kind (query, form), made on the first clean request with parts (see part-templates.ts). */
+  partTemplates: Array<PartTemplates | undefined>;
   /**
    * Per collection: memo lookups and hits in the current window, and targets left to skip the memo for (see memoPays);
    * then the same for header blocks, query parts, form parts, request lines and path lines.
@@ -280,7 +283,7 @@ export function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, ac
   const entries = sigs.filter((sig) => sig.op.literals !== null && sig.spec.paranoia <= paranoia).map((sig) => ({ owner: sig.index, literals: sig.op.literals as string[] }));
   const wsLens = collections.some((cp) => cp.whole.wsLens || [...cp.byKey.values()].some((l) => l.wsLens));
   return {
-    id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [],
+    id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [], partTemplates: [],
     // One slot per collection, and one for the header block (index collections.length).
     memoStats: new Int32Array((collections.length + 1 + GATE_KINDS) * 3), wsLens, anyHeaders: collections.some((cp) => cp.fromHeaders),
   };

@@ -115,10 +115,11 @@ export interface RequestView {
   freshParts?: [FreshPart[], FreshPart[]];
 }
 
-/** A query or form part as sent, and its decoded name. */
+/** A query or form part as sent, its decoded name, and its place among the non-empty parts of its query or form. */
 export interface FreshPart {
   raw: string;
   name: string;
+  at: number;
 }
 
 /**
@@ -139,8 +140,8 @@ export interface ViewGate {
    * way (and asked about one by one).
    */
   line(kind: LineKind, text: string): boolean;
-  /** The part `text.slice(start, end)`. */
-  part(kind: PartKind, text: string, start: number, end: number): string | null;
+  /** The part `text.slice(start, end)`, the `at`-th non-empty part of its query or form (from 0). */
+  part(kind: PartKind, text: string, start: number, end: number, at: number): string | null;
 }
 
 export const PART_QUERY = 0;
@@ -400,7 +401,7 @@ class ViewBuilder implements BodySink {
         }
         pairs++;
         // A part the gate knows clean is not cut out of the text.
-        const known = open && gate !== undefined ? gate.part(kind as PartKind, text, start, end) : null;
+        const known = open && gate !== undefined ? gate.part(kind as PartKind, text, start, end, pairs - 1) : null;
         if (known !== null) {
           if (this.leaveOut(origin, text, start, end, known, split)) {
             start = end + 1;
@@ -415,7 +416,7 @@ class ViewBuilder implements BodySink {
           if (p.invalid) invalid = true;
           if (p.badUtf8) badUtf8 = true;
           if (!this.arg(origin, p.name, p.value, true)) open = false;
-          else if (fresh !== undefined && this.raised === before && !p.invalid && !p.badUtf8) fresh.push({ raw, name: p.name });
+          else if (fresh !== undefined && this.raised === before && !p.invalid && !p.badUtf8) fresh.push({ raw, name: p.name, at: pairs - 1 });
         }
         if (split) this.add('body_raw', null, raw);
         else if (!open) break;

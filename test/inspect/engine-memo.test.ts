@@ -206,6 +206,36 @@ t.test('a path line known clean leaves out the path targets of a new query; its 
   }
 });
 
+t.test('part templates: a form sent again is known part by part at its places, even past what the memo holds', async (t) => {
+  const views: RequestView[] = [];
+  // A memo of one entry per generation: it cannot hold a form's parts, so whatever is left out came from the template.
+  const rs = compileRuleset([sig(1, 'evil', { targets: ['args', 'body_raw'], transforms: [] })], { version: 1, memo: 1, observeView: (v) => views.push(v) });
+  const post = (body: string, uri = '/form') => rs.inspect(exampleToInput({ method: 'POST', uri, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body }), ctx);
+  const leftOut = () => views[views.length - 1].leftOut?.args ?? 0;
+  t.equal(post('a=1&b=2&c=3&d=4').action, 'allow');
+  t.equal(post('a=1&b=2&c=3&d=4').action, 'allow');
+  t.equal(leftOut(), 4, 'every part at its place: left out');
+  t.equal(post('a=9&b=2&c=3&d=4').action, 'allow');
+  t.same([leftOut(), targetsOf(views[views.length - 1], 'args').map((x) => x.value)], [3, ['9']], 'one part changed: only it is read');
+  t.equal(post('a=9&b=2&c=3&d=evil').action, 'block', 'an attack in place of a known part: read and blocked');
+  t.equal(post('a=9&b=2&c=3&d=evil').action, 'block', 'every time (a blocked form teaches the template nothing)');
+  t.equal(post('d=4&a=9&b=2&c=3').action, 'allow');
+  t.ok(leftOut() <= 2, `the same parts at other places: read, but for what the memo's two entries hold (${leftOut()} left out)`);
+  t.equal(post('d=4&a=9&b=2&c=3').action, 'allow');
+  t.equal(leftOut(), 4, 'and learnt at their new places');
+  t.equal(post('d=4&a=9&b=2&c=3', '/other').action, 'allow');
+  t.equal(leftOut(), 0, 'another path has its own template');
+  t.equal(post('d=4&a=9&b=2&c=3&x=%zz').action, 'allow');
+  t.equal(post('d=4&a=9&b=2&c=3&x=%zz').findings.some((f) => f.code === 'url_encoding_invalid'), true, 'a part with a finding is not learnt: reported every time');
+});
+
+t.test('part templates keep the decoded names: parameter pollution is found with a part known at its place', async (t) => {
+  const rs = compileRuleset([sig(1, 'evil')], { version: 1, memo: 1 });
+  const get = (uri: string) => rs.inspect(exampleToInput(uri), ctx);
+  for (let i = 0; i < 2; i++) get('/p?f%37=1&g=2');
+  t.same(get('/p?f%37=1&g=2&f7=3').findings.map((f) => `${f.code}@${f.target}`), ['args_duplicate@args:f7'], 'f%37 (known at place 0) is f7');
+});
+
 t.test('a request line is remembered only from a clean request, without a finding, per plan', async (t) => {
   const rs = compileRuleset([sig(1, 'evil', { targets: ['args', 'uri_raw'], transforms: [] })], { version: 1 });
   const form = (body: string) => exampleToInput({ method: 'POST', uri: '/evil', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });

@@ -191,9 +191,9 @@ t.test('a gate leaves out the query and form parts it knows clean: counted, name
   const gate = {
     headers: () => false,
     line: () => false,
-    part: (kind: number, text: string, start: number, end: number) => {
+    part: (kind: number, text: string, start: number, end: number, at: number) => {
       const raw = text.slice(start, end);
-      asked.push(`${kind}:${raw}`);
+      asked.push(`${kind}:${at}:${raw}`);
       return known.get(raw) ?? null;
     },
   };
@@ -201,15 +201,15 @@ t.test('a gate leaves out the query and form parts it knows clean: counted, name
     method: 'POST', url: '/s?%71=union&page=2&q=select&bad=%zz&ctl=a%01b',
     headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: 'fir%73t=Anne&city=London&zip=NW1+6XE',
   }), undefined, gate);
-  t.same(asked, ['0:%71=union', '0:page=2', '0:q=select', '0:bad=%zz', '0:ctl=a%01b', '1:fir%73t=Anne', '1:city=London', '1:zip=NW1+6XE'], 'each part asked once, as sent, with its kind');
+  t.same(asked, ['0:0:%71=union', '0:1:page=2', '0:2:q=select', '0:3:bad=%zz', '0:4:ctl=a%01b', '1:0:fir%73t=Anne', '1:1:city=London', '1:2:zip=NW1+6XE'], 'each part asked once, as sent, with its kind and place');
   t.same(all(v, 'args_get'), ['select', '%zz', 'a\x01b'], 'known parts make no target');
   t.same(all(v, 'args_post'), ['Anne', 'NW1 6XE']);
   t.same(values(v, 'body_raw'), ['fir%73t=Anne', 'zip=NW1+6XE'], 'nor a body_raw part');
   t.same(v.leftOut, { args: 3, args_get: 2, args_post: 1, args_names: 3, body_raw: 1 }, 'counted, for count: selectors');
   t.ok(all(v, 'args').includes('union,select'), 'a repeated name joins a known part\'s value too (by its kept name)');
   t.same(v.findings.filter((f) => f.code === 'args_duplicate').map((f) => f.target), ['args:q'], 'and is still parameter pollution');
-  t.same(v.freshParts, [[{ raw: 'q=select', name: 'q' }], [{ raw: 'fir%73t=Anne', name: 'first' }, { raw: 'zip=NW1+6XE', name: 'zip' }]],
-    'parts read in full without a finding of their own, with their decoded names: the engine may remember them');
+  t.same(v.freshParts, [[{ raw: 'q=select', name: 'q', at: 2 }], [{ raw: 'fir%73t=Anne', name: 'first', at: 0 }, { raw: 'zip=NW1+6XE', name: 'zip', at: 2 }]],
+    'parts read in full without a finding of their own, with their decoded names and places: the engine may remember them');
   asked.length = 0;
   const text = buildRequestView(req({ method: 'POST', headers: [['Content-Type', 'text/plain']], body: 'city=London&zip=1' }), undefined, gate);
   t.same(asked, [], 'a form-looking body of another type is not split, so not gated');

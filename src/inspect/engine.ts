@@ -13,7 +13,7 @@ import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { blockFingerprint, HeaderBlockMemo, type HeaderLines } from './header-block-memo.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
 import { buildRequestView, PATH_LINE, REQUEST_LINE, type LineKind, type PartKind, type RequestView, type ViewGate, type ViewLimits } from './request-view.ts';
-import { accepts, buildPlan, notRemoved, type EntryList, type Group, type Numbering, type Plan, type PlanSig } from './plan.ts';
+import { accepts, buildPlan, NARROW_MAX, notRemoved, type EntryList, type Group, type Numbering, type Plan, type PlanSig } from './plan.ts';
 import { MAX_COLLECTIONS, MAX_LISTS, memoCounted, memoPaused, memoPays, memoWhere, partSlot, partWhere } from './plan-memo.ts';
 import { evaluatedBefore, evaluatedIn, lensPoint, seenOf, transformed, type Seen, type SeenCache } from './seen.ts';
 import { compileSignature, type CompiledSignature } from './signature.ts';
@@ -30,6 +30,11 @@ export interface CompileOptions {
   memo?: number;
   /** How to compile one signature (default compileSignature); the async compile passes its cached one. */
   compileSignature?: (spec: SignatureSpec, index: number) => CompiledSignature;
+  /**
+   * Lists (a collection, or a key of one) with at most this many signatures with literals scan with their own automaton
+   * (see `EntryList.narrow`); 0: every value is scanned with the plan's. Default NARROW_MAX.
+   */
+  narrow?: number;
   /** Called with each view `inspect` builds, before it is evaluated (tests: what the memo's gate left out). */
   observeView?: (view: RequestView) => void;
 }
@@ -175,7 +180,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     let plan = plans.get(key);
     if (plan === undefined) {
       if (plans.size >= MAX_PLANS) plans.clear();
-      plan = buildPlan(compiled, paranoia, active, ids);
+      plan = buildPlan(compiled, paranoia, active, ids, opts.narrow ?? NARROW_MAX);
       plans.set(key, plan);
     }
     return plan;
@@ -266,7 +271,37 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       if (marked.length > 1) sortSmall(marked);
       return marked;
     };
+    // The automaton of the list the current target uses, when it has its own (EntryList.narrow): every scan of its
+    // values and of what its chains make goes there, and its marks are kept apart (Seen.nMarks).
+    let narrow: LiteralMatcher | null = null;
+    const narrowScan = (vs: Seen, both: boolean): void => {
+      const m = narrow as LiteralMatcher;
+      const marked: number[] = [];
+      if (both) {
+        const marked2: number[] = [];
+        m.scanTwoWays(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII, ASCII_WS, scanHit2, marked2);
+        for (let k = 0; k < marked2.length; k++) scanHit2[marked2[k]] = 0;
+        if (marked2.length > 1) sortSmall(marked2);
+        vs.nWsMarks = marked2.length === 0 ? NO_MARKS : marked2;
+      } else {
+        m.scanWithBits(vs.value, scanHit, marked, ASCII_BITS, T_NONASCII);
+        vs.nWsMarks = null;
+      }
+      vs.nMarks = marksFrom(marked);
+      vs.nOf = m;
+      if (vs.bits < 0) vs.bits = finishTriggers(vs.value, m.charBits);
+    };
+    const narrowMarksOf = (vs: Seen, withoutWs: boolean): number[] => {
+      if (vs.nOf === narrow) {
+        if (!withoutWs) return vs.nMarks as number[];
+        if (vs.nWsMarks !== null) return vs.nWsMarks;
+      }
+      if (vs.caseOf !== null) return narrowMarksOf(vs.caseOf, withoutWs);
+      narrowScan(vs, withoutWs || (plan.wsLens && vs.bits >= 0 && (vs.bits & (T_WS | T_NONASCII)) === T_WS));
+      return withoutWs ? (vs.nWsMarks as number[]) : (vs.nMarks as number[]);
+    };
     const marksOf = (vs: Seen): number[] => {
+      if (narrow !== null) return narrowMarksOf(vs, false);
       if (vs.marks !== null) return vs.marks;
       if (vs.caseOf !== null) return (vs.marks = marksOf(vs.caseOf));
       if (lits === null) return (vs.marks = NO_MARKS);
@@ -291,6 +326,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     };
     /** The marks of an ASCII string with its whitespace removed (a lens point). */
     const wsMarksOf = (vs: Seen): number[] => {
+      if (narrow !== null) return narrowMarksOf(vs, true);
       if (vs.wsMarks !== null) return vs.wsMarks;
       if (vs.caseOf !== null) return (vs.wsMarks = wsMarksOf(vs.caseOf));
       return scanBoth(vs, true);
@@ -312,6 +348,10 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
      */
     const bitsOf = (vs: Seen, list: EntryList): number => {
       if (vs.bits >= 0) return vs.bits;
+      if (narrow !== null && list.anyLit && vs.caseOf === null) {
+        narrowScan(vs, list.wsLens);
+        return vs.bits;
+      }
       if (lits === null || !list.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
       return bitsByScan(vs, list.wsLens);
     };
@@ -322,6 +362,10 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
      */
     const bitsOfMade = (vs: Seen, g: Group): number => {
       if (vs.bits >= 0) return vs.bits;
+      if (narrow !== null && g.anyLit && vs.caseOf === null) {
+        narrowScan(vs, plan.wsLens);
+        return vs.bits;
+      }
       if (lits === null || !g.anyLit || vs.marks !== null || vs.caseOf !== null) return (vs.bits = valueTriggers(vs.value));
       return bitsByScan(vs, plan.wsLens);
     };
@@ -377,6 +421,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         for (const t of targets) {
           const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;
           const list = byKey ?? cp.whole;
+          narrow = list.narrow;
           const keyed = cp.keyed || byKey !== undefined;
           // A collection another one covers asks that one first (its values are mostly evaluated there); any other
           // asks the memo first, so a hit (most targets of a browser's requests) costs one lookup, not two.

@@ -74,6 +74,12 @@ export interface EntryList {
   anyLit: boolean;
   /** Whether some group here with literals can be seen through the whitespace lens. */
   wsLens: boolean;
+  /**
+   * An automaton over this list's own literals when it holds few signatures with literals (a collection such as
+   * `uri_raw` or a header selected by name): its values are scanned with it, not with the plan's (a table of a few KB
+   * against the plan's MB, whose rows a long value walks into cold); null: the plan's.
+   */
+  narrow: LiteralMatcher | null;
   /** Signature index → the entry and plan signature that test it when the literal scan marks it. */
   bySig: Array<SigEntry | undefined>;
   /**
@@ -173,6 +179,7 @@ function entryList(list: Array<{ ps: PlanSig; group: Group }>, regexKeyed: Array
     always: entries.flatMap((e) => e.always.map((ps) => ({ ps, group: e.group }))),
     anyLit: entries.some((e) => e.lit.length > 0),
     wsLens: entries.some((e) => e.lit.length > 0 && e.group.lens),
+    narrow: null,
   };
 }
 
@@ -202,7 +209,20 @@ function numberOf<K>(m: Map<K, number>, k: K): number {
   return n;
 }
 
-export function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: CompiledExclusion[], ids: Numbering): Plan {
+/** Lists with at most this many signatures with literals get their own automaton (see `EntryList.narrow`). */
+export const NARROW_MAX = 16;
+
+/** The list's own automaton, when it has few signatures with literals and the plan's automaton has many more. */
+function narrowMatcher(list: EntryList, planOwners: number, max: number): LiteralMatcher | null {
+  const sigs = new Set<CompiledSignature>();
+  for (const e of list.entries) for (const ps of e.lit) sigs.add(ps.sig);
+  if (sigs.size === 0 || sigs.size > max || sigs.size * 4 > planOwners) return null;
+  const entries = [...sigs].sort((a, b) => a.index - b.index).map((sig) => ({ owner: sig.index, literals: sig.op.literals as string[] }));
+  return literalMatcher(entries);
+}
+
+/** `narrow`: lists with at most this many signatures with literals get their own automaton (0: none). */
+export function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, active: CompiledExclusion[], ids: Numbering, narrow = NARROW_MAX): Plan {
   const byChain = new Map<string, Array<{ sig: CompiledSignature; removed: Selector[] }>>();
   for (const sig of sigs) {
     if (sig.spec.paranoia > paranoia) continue;
@@ -282,6 +302,7 @@ export function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, ac
   // level, shared through the matcher cache): each distinct string a request holds, raw or transformed, is scanned once, whatever selects it.
   const entries = sigs.filter((sig) => sig.op.literals !== null && sig.spec.paranoia <= paranoia).map((sig) => ({ owner: sig.index, literals: sig.op.literals as string[] }));
   const wsLens = collections.some((cp) => cp.whole.wsLens || [...cp.byKey.values()].some((l) => l.wsLens));
+  for (const cp of collections) for (const list of [cp.whole, ...cp.byKey.values()]) list.narrow = narrowMatcher(list, entries.length, narrow);
   return {
     id: planIds++, collections, literals: entries.length > 0 ? literalMatcher(entries) : null, memoWheres: [], partTemplates: [],
     // One slot per collection, and one for the header block (index collections.length).

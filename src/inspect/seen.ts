@@ -5,6 +5,7 @@
  */
 
 import type { Where } from './clean-memo.ts';
+import type { LiteralMatcher } from './literal-matcher.ts';
 import type { Group } from './plan.ts';
 import { lowercase } from './transforms.ts';
 import { T_ALL, T_NONASCII, T_WS } from './triggers.ts';
@@ -29,6 +30,12 @@ export interface Seen {
   marks: number[] | null;
   /** The same for this string without its whitespace (when scanned through the whitespace lens), else null. */
   wsMarks: number[] | null;
+  /**
+   * `marks` and `wsMarks` by a list's own automaton (`EntryList.narrow`, named by `nOf`): only that list's signatures.
+   */
+  nMarks: number[] | null;
+  nWsMarks: number[] | null;
+  nOf: LiteralMatcher | null;
   /**
    * The ASCII string this one is the lowercase of: the literal scan folds ASCII case, so both have the same marks
    * and only one is scanned.
@@ -61,7 +68,7 @@ export interface SeenCache {
 }
 
 function newSeen(v: string): Seen {
-  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, wsMarks: null, caseOf: null, doneC: -1, doneKey: null, doneMore: null };
+  return { value: v, bits: -1, chains: null, steps: null, tested: null, marks: null, wsMarks: null, nMarks: null, nWsMarks: null, nOf: null, caseOf: null, doneC: -1, doneKey: null, doneMore: null };
 }
 
 export function seenOf(cache: SeenCache, v: string): Seen {

@@ -310,6 +310,27 @@ t.test('the memo is bounded: two generations of at most `cap` entries; a hit kee
   t.equal(rs.inspect(exampleToInput('/s?q=1+union+select+2'), ctx).action, 'block', 'still blocks after a flood of new values');
 });
 
+t.test('the memo\'s two generations: every value either holds is found, after many turns', async (t) => {
+  const m = new CleanMemo(64);
+  let missing = 0;
+  let checked = 0;
+  for (let i = 0; i < 5000; i++) {
+    m.add(`value-${i}`, 1);
+    // Now and then, the last 64 (in the young generation or the old one, whatever the turn), newest first: a hit in
+    // the old one moves it to the young one, which turns over only once all 64 are asked.
+    if (i % 97 !== 0 || i < 63) continue;
+    for (let j = i; j > i - 64; j--) {
+      checked++;
+      if (!m.has(`value-${j}`, 1)) missing++;
+    }
+  }
+  t.equal(missing, 0, `none of the last 64 values added is missed (${checked} lookups)`);
+  let found = 0;
+  for (let i = 0; i < 4800; i++) if (m.has(`value-${i}`, 1)) found++;
+  t.equal(found, 0, 'values two generations old are gone');
+  t.notOk(m.has('never-added', 1));
+});
+
 t.test('keys: ignored only where they cannot change the result', async (t) => {
   const neg = compileRuleset([sig(1, 'evil', { targets: ['args', '!args:comment'] })], { version: 1 });
   t.equal(neg.inspect(exampleToInput('/s?comment=evil'), ctx).action, 'allow', 'comment is not inspected');

@@ -114,8 +114,7 @@ function excerpt(value: string, index: number, length: number): string {
   return value.slice(start, start + EXCERPT);
 }
 
-function countTargets(view: RequestView, coll: string): Target[] {
-  const base = coll.slice(6);
+function countTargets(view: RequestView, coll: string, base: string): Target[] {
   const n = (view.byCollection.get(base)?.length ?? 0) + (view.leftOut?.[base] ?? 0);
   return [{ collection: coll, key: '', name: coll, value: String(n) }];
 }
@@ -416,7 +415,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
         const cp = collections[c];
         if (skipHeaders && cp.fromHeaders) continue;
         const coll = cp.collection;
-        const targets = cp.isCount ? countTargets(view, coll) : view.byCollection.get(coll);
+        const targets = cp.isCount ? countTargets(view, coll, cp.countOf) : view.byCollection.get(coll);
         if (targets === undefined) continue;
         for (const t of targets) {
           const byKey = cp.byKey.size > 0 ? cp.byKey.get(cp.caseless ? t.key.toLowerCase() : t.key) : undefined;

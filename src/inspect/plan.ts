@@ -101,6 +101,8 @@ export interface CollectionPlan {
   caseless: boolean;
   /** A `count:` collection (one target: how many the named collection holds). */
   isCount: boolean;
+  /** For a `count:` collection, the collection it counts (cut once here, not per request); else ''. */
+  countOf: string;
   /** Signatures with a regex key: checked target by target. */
   regexKeyed: Array<{ ps: PlanSig; group: Group }>;
   /**
@@ -282,7 +284,7 @@ export function buildPlan(sigs: CompiledSignature[], paranoia: ParanoiaLevel, ac
       byKey.set(name, el);
     }
     collections.push({
-      collection, caseless, byKey, regexKeyed, isCount: collection.startsWith('count:'),
+      collection, caseless, byKey, regexKeyed, isCount: collection.startsWith('count:'), countOf: collection.startsWith('count:') ? collection.slice(6) : '',
       whole: entryList(wholeList, regexKeyed, sigs.length),
       keyed: regexKeyed.length > 0 || list.some((x) => x.ps.removed.length > 0),
       coveredBy: [],

@@ -8,7 +8,7 @@
 import { WafError } from '../errors.ts';
 import type { Exclusion, Match, Mode, ParanoiaLevel, RequestInput, Severity, SignatureOverride, SignatureSpec, Target, Verdict } from '../types.ts';
 import { CleanMemo } from './clean-memo.ts';
-import { learnPart, templateFor, templateName, TEMPLATE_PARTS, type PartTemplate } from './part-templates.ts';
+import { emptyTemplate, learnPart, templateName, TEMPLATE_PARTS, TEMPLATES_MAX, type PartTemplate } from './part-templates.ts';
 import { compileExclusion, type CompiledExclusion } from './exclusions.ts';
 import { blockFingerprint, HeaderBlockMemo, type HeaderLines } from './header-block-memo.ts';
 import type { LiteralMatcher } from './literal-matcher.ts';
@@ -240,6 +240,22 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
       return hit;
     },
   };
+
+  // Templates kept across plans (see TEMPLATES_MAX); plans dropped with theirs still count until the next reset.
+  let templates = 0;
+  /** The template of this plan, kind and path to learn into, made when there is none. */
+  function templateToLearn(plan: Plan, kind: PartKind, path: string): PartTemplate {
+    let t = plan.partTemplates[kind]?.get(path);
+    if (t !== undefined) return t;
+    if (templates >= TEMPLATES_MAX) {
+      for (const p of plans.values()) p.partTemplates.length = 0;
+      templates = 0;
+    }
+    t = emptyTemplate();
+    (plan.partTemplates[kind] ??= new Map()).set(path, t);
+    templates++;
+    return t;
+  }
 
   function rememberLine(plan: Plan, kind: LineKind, text: string | undefined): void {
     if (text !== undefined && text.length <= MEMO_MAX_CHARS && !memoPaused(plan, partSlot(plan, kind))) (memo as CleanMemo).add(text, partWhere(plan, kind));
@@ -519,7 +535,7 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
           // Every part at its template's place (or none at all): nothing to learn.
           if (fresh.length === 0 && known.size === 0) continue;
           const where = partWhere(plan, kind as PartKind);
-          const t = templateFor((plan.partTemplates[kind] ??= new Map()), gs.path);
+          const t = templateToLearn(plan, kind as PartKind, gs.path);
           for (const p of fresh) {
             if (p.raw.length > MEMO_MAX_CHARS) continue;
             (memo as CleanMemo).addPart(p.raw, p.name, where);

@@ -14,8 +14,12 @@ import { detached } from './fingerprint-memo.ts';
 
 /** Places of a template (a longer form's later parts go to the memo only). */
 export const TEMPLATE_PARTS = 64;
-/** Paths with templates, per plan and kind; past it they are dropped and learnt again. */
-const TEMPLATE_PATHS = 128;
+/**
+ * Templates an engine keeps in all (every plan, kind and path): past it they are all dropped and learnt again. With at
+ * most TEMPLATE_PARTS parts of at most 256 characters each (the memo's bound), and their names, that bounds them
+ * whatever paths and plans clients make.
+ */
+export const TEMPLATES_MAX = 256;
 
 export interface PartTemplate {
   /** The part at each place as sent (a detached copy), or undefined. */
@@ -36,15 +40,9 @@ export function templateName(t: PartTemplate, at: number, text: string, start: n
   return p !== undefined && p.length === end - start && text.slice(start, end) === p ? t.names[at] : null;
 }
 
-/** The template for `path`, made empty when there is none (the oldest paths are dropped past TEMPLATE_PATHS). */
-export function templateFor(all: PartTemplates, path: string): PartTemplate {
-  let t = all.get(path);
-  if (t === undefined) {
-    if (all.size >= TEMPLATE_PATHS) all.clear();
-    t = { raw: [], names: [] };
-    all.set(path, t);
-  }
-  return t;
+/** A template with no place learnt yet. */
+export function emptyTemplate(): PartTemplate {
+  return { raw: [], names: [] };
 }
 
 /** Put a part known clean (`raw` as sent, `name` decoded) at place `at` (below TEMPLATE_PARTS). */

@@ -129,7 +129,7 @@ export interface Plan {
   literals: LiteralMatcher | null;
   /** See `memoWhere` (by collection index). */
   memoWheres: Array<Map<string, string> | undefined>;
-  /** Part templates by kind (query, form), made on the first clean request with parts (see part-templates.ts). */
+  /** Part templates by kind (query, form) and path, made on the first clean request with parts (see part-templates.ts). */
   partTemplates: Array<PartTemplates | undefined>;
   /**
    * Per collection: memo lookups and hits in the current window, and targets left to skip the memo for (see memoPays);

@@ -12,6 +12,7 @@ import { exampleToInput } from '../../src/signatures/examples.ts';
 import { checkSignature, readSignatureFiles } from '../../src/signatures/loader.ts';
 import type { ExampleRequest, SignatureSpec, Verdict } from '../../src/types.ts';
 import { targetsOf, type RequestView } from '../../src/inspect/request-view.ts';
+import { TEMPLATES_MAX } from '../../src/inspect/part-templates.ts';
 
 const ctx = { paranoia: 1, threshold: 5, mode: 'block' } as const;
 const sig = (id: number, pattern: string, over: Partial<SignatureSpec> = {}): SignatureSpec => ({
@@ -227,6 +228,24 @@ t.test('part templates: a form sent again is known part by part at its places, e
   t.equal(leftOut(), 0, 'another path has its own template');
   t.equal(post('d=4&a=9&b=2&c=3&x=%zz').action, 'allow');
   t.equal(post('d=4&a=9&b=2&c=3&x=%zz').findings.some((f) => f.code === 'url_encoding_invalid'), true, 'a part with a finding is not learnt: reported every time');
+});
+
+t.test('part templates are bounded across paths and plans: past TEMPLATES_MAX all are dropped and learnt again', async (t) => {
+  const views: RequestView[] = [];
+  const rs = compileRuleset([sig(1, 'evil', { targets: ['args'], transforms: [] })], { version: 1, memo: 1, observeView: (v) => views.push(v) });
+  const post = (uri: string, paranoia: 1 | 2 = 1) => rs.inspect(exampleToInput({ method: 'POST', uri, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=2&c=3&d=4' }), { ...ctx, paranoia });
+  const leftOut = () => views[views.length - 1].leftOut?.args ?? 0;
+  for (let i = 0; i < 2; i++) post('/first');
+  t.equal(leftOut(), 4, 'learnt');
+  for (let p = 0; p < TEMPLATES_MAX - 2; p++) post(`/p${p}`, p % 2 === 0 ? 1 : 2);
+  post('/first');
+  t.equal(leftOut(), 4, `still known with ${TEMPLATES_MAX - 1} templates kept (two plans)`);
+  post('/one-more');
+  post('/and-another');
+  post('/first');
+  t.ok(leftOut() <= 2, `dropped once ${TEMPLATES_MAX} are kept (${leftOut()} left out, by the one-entry memo at most)`);
+  post('/first');
+  t.equal(leftOut(), 4, 'and learnt again');
 });
 
 t.test('part templates keep the decoded names: parameter pollution is found with a part known at its place', async (t) => {

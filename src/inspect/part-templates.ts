@@ -3,7 +3,7 @@
  * came. A page's form (or its query) is sent again with most parts the same and in the same places, so the part at
  * place i is first compared with the template's part at place i (one compare: no fingerprint, no table lookup):
  * equal, it is known clean and its decoded name is the template's.
- * Any other part is looked up in the clean-target memo as before.
+ * Any other part is looked up in the clean-target memo.
  *
  * Sound for the same reason as the memo's parts: a template only ever holds parts that were read in full (or known
  * clean) in a request the plan found clean, with no finding of their own; where a part sat does not matter to what it

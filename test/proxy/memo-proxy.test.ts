@@ -1,6 +1,7 @@
 // The clean-target memo through a real Bulwark (full library, block mode) and a real backend: requests whose request
 // line, header block and form parts were all seen clean before are still blocked when one thing in them changes to an
-// attack, and an attack repeated on one request line is blocked every time; the backend gets only the clean ones.
+// attack, and an attack repeated on one request line is blocked every time; a form learnt by its page's template (parts
+// by place) blocks an attack in place of a known field every time; the backend gets only the clean ones.
 import t from 'tap';
 import { request } from 'undici';
 import type { Backend } from '../helpers/backend.ts';
@@ -45,4 +46,16 @@ t.test('a request line with an attack blocks every time; a clean line known befo
   t.equal(await get(`/search?q=running+shoes&page=2&id=${encodeURIComponent('1 OR 1=1 UNION SELECT 1')}`), 403, 'a new query part with an attack');
   t.equal(await get('/search?q=running+shoes&page=2'), 200);
   t.equal(backend.received.length - before, 4, 'the backend got the four clean searches only');
+});
+
+t.test('a form its page\'s template knows: an attack in place of a field blocks every time; a page with new queries too', async (t) => {
+  const before = backend.received.length;
+  for (let i = 0; i < 3; i++) t.equal(await post('/profile', fields.join('&')), 200, `clean form ${i + 1} (learnt by place)`);
+  const attack = [...fields];
+  attack[7] = `field7=${encodeURIComponent("1' UNION SELECT password FROM users--")}`;
+  for (let i = 0; i < 2; i++) t.equal(await post('/profile', attack.join('&')), 403, `the attack at place 7, request ${i + 1} (a blocked form teaches the template nothing)`);
+  t.equal(await post('/profile', [fields[7], ...fields.slice(0, 7), ...fields.slice(8)].join('&')), 200, 'the clean fields in another order');
+  for (let i = 1; i <= 3; i++) t.equal(await get(`/catalog/shoes?page=${i}`), 200, `the same page, new query ${i}`);
+  t.equal(await get(`/catalog/shoes?page=4&sort=${encodeURIComponent('<script>alert(1)</script>')}`), 403, 'its path known, an attack in a new query');
+  t.equal(backend.received.length - before, 7, 'the backend got the seven clean requests only');
 });

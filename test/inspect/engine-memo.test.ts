@@ -3,15 +3,14 @@
 // evaluated after another target matched is not remembered, plans (paranoia, exclusions) do not share entries,
 // and the memo stays bounded.
 import t from 'tap';
-import { fileURLToPath } from 'node:url';
 import { compileRuleset } from '../../src/inspect/engine.ts';
 import { compileSignature } from '../../src/inspect/signature.ts';
 import { CleanMemo, valueFingerprint } from '../../src/inspect/clean-memo.ts';
 import { blockFingerprint, HeaderBlockMemo } from '../../src/inspect/header-block-memo.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
-import { checkSignature, readSignatureFiles } from '../../src/signatures/loader.ts';
-import type { ExampleRequest, SignatureSpec, Verdict } from '../../src/types.ts';
+import type { ExampleRequest, SignatureSpec } from '../../src/types.ts';
 import { targetsOf, type RequestView } from '../../src/inspect/request-view.ts';
+import { compareOnExamples, libraryExamples, usableLibrary } from '../helpers/library-examples.ts';
 import { TEMPLATES_MAX } from '../../src/inspect/part-templates.ts';
 
 const ctx = { paranoia: 1, threshold: 5, mode: 'block' } as const;
@@ -19,7 +18,6 @@ const sig = (id: number, pattern: string, over: Partial<SignatureSpec> = {}): Si
   id, name: `s${id}`, family: 'test', paranoia: 1, severity: 'critical', targets: ['args', 'headers:user-agent'],
   transforms: ['url_decode_uni', 'lowercase'], operator: 'rx', pattern, tags: [], examples: { match: ['/'], pass: ['/'] }, ...over,
 });
-const summary = (v: Verdict) => ({ action: v.action, score: v.score, matches: v.matches.map((m) => `${m.id}@${m.target}=${m.matched}`) });
 
 /** A ruleset whose operator runs are counted. */
 function counted(specs: SignatureSpec[], memo?: number) {
@@ -95,25 +93,17 @@ t.test('plans do not share entries: a value clean under an exclusion still block
 });
 
 t.test('the full library decides every example the same with and without the memo, first and second time', async (t) => {
-  const lib = readSignatureFiles(fileURLToPath(new URL('../../signatures', import.meta.url))).signatures.filter((s) => checkSignature(s).length === 0);
-  const examples: ExampleRequest[] = [];
-  for (const s of lib) examples.push(...s.examples.match, ...s.examples.pass);
+  const lib = usableLibrary();
+  const examples = libraryExamples(lib);
   for (const paranoia of [1, 2] as const) {
-    const c = { ...ctx, paranoia };
     const off = compileRuleset(lib, { version: 1, memo: 0 });
     const on = compileRuleset(lib, { version: 1 });
     let differ = 0;
     let blocked = 0;
     for (const pass of [1, 2]) {
-      for (const ex of examples) {
-        const want = summary(off.inspect(exampleToInput(ex), c));
-        const got = summary(on.inspect(exampleToInput(ex), c));
-        if (want.action === 'block') blocked++;
-        if (JSON.stringify(want) !== JSON.stringify(got)) {
-          differ++;
-          if (differ <= 3) t.same(got, want, `PL${paranoia} pass ${pass}: ${JSON.stringify(ex).slice(0, 120)}`);
-        }
-      }
+      const r = compareOnExamples(t, off, on, examples, { ...ctx, paranoia }, `PL${paranoia} pass ${pass}`);
+      differ += r.differ;
+      blocked += r.blocked;
     }
     t.equal(differ, 0, `PL${paranoia}: ${examples.length} examples × 2 passes, same verdicts and matches (${blocked / 2} blocked)`);
     t.ok(blocked > 0);

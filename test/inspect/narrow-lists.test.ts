@@ -1,45 +1,31 @@
 // Lists with few signatures with literals scan with their own automaton (EntryList.narrow): the verdicts and matches
 // are the plan automaton's, on the whole library and through chains, case folding and the whitespace lens.
 import t from 'tap';
-import { fileURLToPath } from 'node:url';
 import { compileRuleset } from '../../src/inspect/engine.ts';
 import { buildPlan } from '../../src/inspect/plan.ts';
 import { compileSignature } from '../../src/inspect/signature.ts';
 import { exampleToInput } from '../../src/signatures/examples.ts';
-import { checkSignature, readSignatureFiles } from '../../src/signatures/loader.ts';
-import type { ExampleRequest, SignatureSpec, Verdict } from '../../src/types.ts';
+import type { SignatureSpec } from '../../src/types.ts';
+import { compareOnExamples, libraryExamples, usableLibrary } from '../helpers/library-examples.ts';
 
 const ctx = { paranoia: 1, threshold: 5, mode: 'block' } as const;
-const summary = (v: Verdict) => ({ action: v.action, score: v.score, matches: v.matches.map((m) => `${m.id}@${m.target}=${m.matched}`) });
 const sig = (id: number, pattern: string, over: Partial<SignatureSpec> = {}): SignatureSpec => ({
   id, name: `s${id}`, family: 'test', paranoia: 1, severity: 'critical', targets: ['args'],
   transforms: [], operator: 'rx', pattern, tags: [], examples: { match: ['/'], pass: ['/'] }, ...over,
 });
 
 t.test('the full library decides every example the same with lists scanned by their own automata as by the plan\'s', async (t) => {
-  const lib = readSignatureFiles(fileURLToPath(new URL('../../signatures', import.meta.url))).signatures.filter((s) => checkSignature(s).length === 0);
-  const examples: ExampleRequest[] = [];
-  for (const s of lib) examples.push(...s.examples.match, ...s.examples.pass);
+  const lib = usableLibrary();
+  const examples = libraryExamples(lib);
   const compiled = lib.map((s, i) => compileSignature(s, i));
   for (const paranoia of [1, 2, 3, 4] as const) {
     const plan = buildPlan(compiled, paranoia, [], { chains: new Map(), steps: new Map() });
     const lists = plan.collections.flatMap((cp) => [cp.whole, ...cp.byKey.values()]);
     const narrow = lists.filter((l) => l.narrow !== null).length;
     t.ok(narrow > 0, `PL${paranoia}: ${narrow} of ${lists.length} lists have their own automaton`);
-    const c = { ...ctx, paranoia };
     const wide = compileRuleset(lib, { version: 1, memo: 0, narrow: 0 });
     const own = compileRuleset(lib, { version: 1, memo: 0 });
-    let differ = 0;
-    let blocked = 0;
-    for (const ex of examples) {
-      const want = summary(wide.inspect(exampleToInput(ex), c));
-      const got = summary(own.inspect(exampleToInput(ex), c));
-      if (want.action === 'block') blocked++;
-      if (JSON.stringify(want) !== JSON.stringify(got)) {
-        differ++;
-        if (differ <= 3) t.same(got, want, `PL${paranoia}: ${JSON.stringify(ex).slice(0, 120)}`);
-      }
-    }
+    const { differ, blocked } = compareOnExamples(t, wide, own, examples, { ...ctx, paranoia }, `PL${paranoia}`);
     t.equal(differ, 0, `PL${paranoia}: ${examples.length} examples, same verdicts and matches (${blocked} blocked)`);
   }
 });

@@ -187,6 +187,11 @@ export const configSchema = z.strictObject({
        * skipped when they come again (repeated headers, cookies, common arguments). 0 turns it off.
        */
       memo: z.number().int().min(0).max(1_000_000).default(8192),
+      /**
+       * Inspect in a worker thread of its own (the requests of each event-loop turn as one batch; see
+       * src/inspect/inspection-thread.ts); false: in the event loop.
+       */
+      thread: z.boolean().default(true),
     })
     .prefault({}),
   /** [rateLimit — issue 6] */

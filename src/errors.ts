@@ -20,6 +20,8 @@ export const ERRORS = {
   WAF_ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'The service is unavailable.' },
   WAF_ERR_SHUTTING_DOWN: { status: 503, message: 'The service is temporarily unavailable.' },
   WAF_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The service took too long to answer.' },
+  /** More requests waiting for inspection than the inspection thread is allowed to hold (inspection.thread). */
+  WAF_ERR_OVERLOADED: { status: 503, message: 'The service is temporarily unavailable.' },
   WAF_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The rule store is unavailable.' },
   /** A pool with no healthy server (issue 8). */
   WAF_ERR_NO_UPSTREAM: { status: 503, message: 'The service is temporarily unavailable.' },

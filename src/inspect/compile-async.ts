@@ -128,5 +128,6 @@ export async function compileRulesetAsync(specs: SignatureSpec[], opts: AsyncCom
     ruleset.inspect(probeInput(ctx.path ?? '/'), ctx);
   }
   held.length = 0;
+  ruleset.source.warm = warm;
   return ruleset;
 }

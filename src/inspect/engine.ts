@@ -49,8 +49,19 @@ export interface InspectContext {
   clientIp?: string;
 }
 
+/**
+ * What a ruleset was compiled from, as plain data (no functions): enough to compile the same ruleset again elsewhere
+ * (the inspection thread compiles its own copy from it). `warm`: the contexts whose plans the async compile built.
+ */
+export interface RulesetSource {
+  specs: SignatureSpec[];
+  options: Pick<CompileOptions, 'version' | 'overrides' | 'exclusions' | 'limits' | 'memo' | 'narrow'>;
+  warm?: Array<{ paranoia: ParanoiaLevel; site?: string; path?: string }>;
+}
+
 export interface CompiledRuleset {
   readonly version: number;
+  readonly source: RulesetSource;
   /** The signatures as they run (overrides applied; disabled ones left out). */
   readonly signatures: readonly SignatureSpec[];
   inspect(input: RequestInput, ctx: InspectContext): Verdict;
@@ -556,8 +567,10 @@ export function compileRuleset(specs: SignatureSpec[], opts: CompileOptions): Co
     return { action, score, matches, findings: view.findings, ...base };
   }
 
+  const { overrides, exclusions: exclusionSpecs, memo: memoSize, narrow } = opts;
   return {
     version,
+    source: { specs, options: { version, overrides, exclusions: exclusionSpecs, limits, memo: memoSize, narrow } },
     signatures: effective,
     inspectView,
     inspect(input, ctx) {

@@ -1,4 +1,7 @@
-/** Fastify hooks for inspection: request → RequestInput → live ruleset → verdict; block answers 403, detect logs and forwards. */
+/**
+ * Fastify hooks for inspection: request → RequestInput → live ruleset → verdict (in the inspection thread, or in the
+ * event loop without one); block answers 403, detect logs and forwards.
+ */
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WafError } from '../errors.ts';
@@ -7,7 +10,9 @@ import { renderErrorPage } from '../pages.ts';
 import type { ServicePlugin, Services } from '../services.ts';
 import { readSignatureFiles } from '../signatures/loader.ts';
 import type { Mode, RequestInput, Verdict } from '../types.ts';
-import { compileRuleset, type CompiledRuleset } from './engine.ts';
+import { compileRuleset, type CompiledRuleset, type InspectContext } from './engine.ts';
+import type { InspectionThread } from './inspection-thread.ts';
+import { jobOf } from './thread-wire.ts';
 import { compileSignature } from './signature.ts';
 import { turnBatch } from './turn-batch.ts';
 
@@ -87,19 +92,11 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
   if (!rules) local = localRuleset(services);
   const current = (): CompiledRuleset => (rules ? (rules.current() as CompiledRuleset) : (local as CompiledRuleset));
 
-  const inspectOne = (request: FastifyRequest, reply: FastifyReply, mode: Mode): FastifyReply | undefined => {
+  /** What a verdict leads to: recorded, and answered 403 (block), 413 (too many arguments) or forwarded. */
+  const settle = (request: FastifyRequest, reply: FastifyReply, verdict: Verdict, ms: number): FastifyReply | undefined => {
     const waf = request.waf;
-    let verdict: Verdict;
-    const t0 = performance.now();
-    try {
-      verdict = current().inspect(requestInput(request), { paranoia: waf.paranoia, threshold: waf.threshold, mode, site: waf.site, clientIp: waf.clientIp });
-    } catch (err) {
-      // Fail closed: an engine failure must not let the request through uninspected.
-      request.log.error({ err }, 'inspection failed');
-      throw new WafError('WAF_ERR_INTERNAL', undefined, 'inspection failed');
-    }
     waf.verdict = verdict;
-    waf.inspectionMs = performance.now() - t0;
+    waf.inspectionMs = ms;
     // More arguments than the view reads: the rest were not inspected. Under the reject policy (the default) nothing
     // uninspected is forwarded, as for a body over the inspection limit; `partial` forwards it, flagged. An attack
     // found in the inspected part is still answered as a block (403, with its event).
@@ -110,14 +107,71 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
     return decide(request, reply, services, verdict);
   };
 
-  // The requests of one event-loop turn are inspected back to back (see turn-batch.ts). A callback-style hook: no
-  // promise per request.
+  const contextOf = (request: FastifyRequest, mode: Mode): InspectContext => {
+    const waf = request.waf;
+    return { paranoia: waf.paranoia, threshold: waf.threshold, mode, site: waf.site, clientIp: waf.clientIp };
+  };
+
+  const inspectOne = (request: FastifyRequest, reply: FastifyReply, mode: Mode): FastifyReply | undefined => {
+    let verdict: Verdict;
+    const t0 = performance.now();
+    try {
+      verdict = current().inspect(requestInput(request), contextOf(request, mode));
+    } catch (err) {
+      // Fail closed: an engine failure must not let the request through uninspected.
+      request.log.error({ err }, 'inspection failed');
+      throw new WafError('WAF_ERR_INTERNAL', undefined, 'inspection failed');
+    }
+    return settle(request, reply, verdict, performance.now() - t0);
+  };
+
+  const thread = services.inspectionThread;
+  // The thread compiles the ruleset it starts with before the first request (later versions: store/wire.ts); if it
+  // cannot now, the first batch that needs it has it compiled.
+  if (thread) {
+    try {
+      await thread.prepare(current());
+    } catch (err) {
+      services.logger.warn({ part: 'inspect', err }, 'inspection thread: the live ruleset was not compiled ahead (it will be on first use)');
+    }
+  }
+
+  /** In the inspection thread: the request as a job, its verdict back with the other requests of its turn. */
+  const inspectInThread = (t: InspectionThread, request: FastifyRequest, reply: FastifyReply, mode: Mode, done: (err?: Error) => void): void => {
+    const raw = request.raw;
+    const waf = request.waf;
+    const input = { method: raw.method ?? 'GET', url: raw.url ?? '/', httpVersion: raw.httpVersion, body: waf.inspectBody, bodyTruncated: waf.bodyTruncated, route: waf.route };
+    t.inspect(current(), jobOf(input, raw.rawHeaders, contextOf(request, mode)), (err, verdict, ms) => {
+      if (err !== undefined) {
+        // Fail closed: nothing is forwarded uninspected (500, or 503 when too many requests wait).
+        if (err instanceof WafError && err.code === 'WAF_ERR_OVERLOADED') request.log.warn({ err }, 'inspection refused: too many requests waiting');
+        else request.log.error({ err }, 'inspection failed');
+        done(err instanceof WafError ? err : new WafError('WAF_ERR_INTERNAL', undefined, 'inspection failed'));
+        return;
+      }
+      let answered: FastifyReply | undefined;
+      try {
+        answered = settle(request, reply, verdict as Verdict, ms);
+      } catch (e) {
+        done(e as Error);
+        return;
+      }
+      if (answered === undefined) done();
+    });
+  };
+
+  // The requests of one event-loop turn are inspected back to back (see turn-batch.ts), here or in the inspection
+  // thread. A callback-style hook: no promise per request.
   const batch = turnBatch();
   app.addHook('preHandler', (request, reply, done) => {
     const waf = request.waf;
     const mode: Mode | undefined = !waf || reply.sent ? undefined : (rules?.modeFor?.(waf.site) ?? waf.mode);
     if (mode === undefined || mode === 'off') {
       done();
+      return;
+    }
+    if (thread) {
+      inspectInThread(thread, request, reply, mode, done);
       return;
     }
     batch.add(

@@ -2,7 +2,8 @@
  * Self-tests signatures off the request thread: one long-lived worker thread runs every example; results are cached
  * by the signature's text (description aside), so a reload only re-tests what changed. Falls back to this thread if no worker starts.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-script.ts';
 import { checkSignature } from '../signatures/loader.ts';
 import type { SignatureSpec } from '../types.ts';
 
@@ -13,12 +14,8 @@ let workerBroken = false;
 let seq = 0;
 const pending = new Map<number, { resolve: (p: string[][]) => void; reject: (e: Error) => void }>();
 
-/** Built code runs the .js worker; from the .ts sources (tests, tsx) the worker first registers tsx's loader. */
 function spawnWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./self-test-worker.js', import.meta.url));
-  const api = import.meta.resolve('tsx/esm/api');
-  const file = new URL('./self-test-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); })`, { eval: true });
+  return startWorker(import.meta.url, 'self-test-worker');
 }
 
 function getWorker(): Worker | null {

@@ -22,7 +22,12 @@ export async function setupStore(config: BulwarkConfig, services: Services): Pro
   const r = await setupRules<CompiledRuleset>({
     redis: config.redis as RedisSection,
     base: baseContent(library, config as unknown as Parameters<typeof baseContent>[1]),
-    compile: (content, version) => compileSnapshot(fromProfiles.length ? { ...content, exclusions: [...content.exclusions, ...fromProfiles] } : content, version, warm, memo),
+    compile: async (content, version) => {
+      const rs = await compileSnapshot(fromProfiles.length ? { ...content, exclusions: [...content.exclusions, ...fromProfiles] } : content, version, warm, memo);
+      // The inspection thread compiles its copy before the swap, so no request waits for it after.
+      await services.inspectionThread?.prepare(rs).catch((err: Error) => log.warn(`inspection thread did not compile version ${version} ahead (it will on first use): ${err.message}`));
+      return rs;
+    },
     log,
   });
   services.store = r.service;

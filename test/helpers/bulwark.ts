@@ -21,6 +21,8 @@ export interface TestBulwark {
   adminUrl: string;
   config: BulwarkConfig;
   running: Running;
+  /** The services it runs with (the inspection thread, the live ruleset …). */
+  services: Services;
   /** Parsed JSON log lines written so far. */
   logs: Array<Record<string, unknown>>;
   close(): Promise<void>;
@@ -41,13 +43,15 @@ export async function startTestBulwark(config: Record<string, unknown> = {}, ser
   });
   const logger = createLogger(cfg, sink);
   const base = await createServices(cfg, logger);
-  const running = await startBulwark(cfg, { logger, services: { ...base, ...services, config: cfg, logger } });
+  const merged: Services = { ...base, ...services, config: cfg, logger };
+  const running = await startBulwark(cfg, { logger, services: merged });
   return {
     url: `http://127.0.0.1:${running.proxyAddress.port}`,
     port: running.proxyAddress.port,
     adminUrl: `http://127.0.0.1:${running.adminAddress.port}`,
     config: cfg,
     running,
+    services: merged,
     logs,
     close: () => running.close(),
   };

@@ -26,6 +26,7 @@ let running = 0;
 let longestRun = 0;
 const ruleset: CompiledRuleset = {
   version: real.version,
+  source: real.source,
   signatures: real.signatures,
   inspectView: (view, ctx) => real.inspectView(view, ctx),
   inspect(input, ctx) {
@@ -39,7 +40,8 @@ const ruleset: CompiledRuleset = {
 
 const backend = await startBackend();
 t.teardown(() => backend.close());
-const bw = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false } }, {
+// In the event loop (inspection.thread false): the thread would compile its own copy of the real library, not this wrapper.
+const bw = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false }, inspection: { thread: false } }, {
   rules: { current: () => ruleset, status: () => ({ version: 1, store: 'memory', storeReachable: true, lastError: null, loadedAt: new Date().toISOString(), compileMs: 0 }) },
 });
 t.teardown(() => bw.close());

@@ -1,6 +1,7 @@
 // The clean-target memo through the real proxy (config `inspection.memo`): a repeated clean request runs few of the
 // signature regexes the second time; with `memo: 0` it runs them all again; an attack is blocked every time either
-// way; a bad value is refused with its path.
+// way; a bad value is refused with its path. In the event loop (`inspection.thread: false`): the regex runs are
+// counted in this thread.
 import { request } from 'node:http';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../src/config.ts';
@@ -37,7 +38,7 @@ async function regexRuns(fn: () => Promise<void>): Promise<number> {
 for (const memo of [undefined, 0]) {
   t.test(`inspection.memo ${memo === undefined ? 'default' : memo}: repeated clean request, then an attack`, async (t) => {
     const backend = await startBackend(echo);
-    const b = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false }, ...(memo === undefined ? {} : { inspection: { memo } }) });
+    const b = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false }, inspection: { thread: false, ...(memo === undefined ? {} : { memo }) } });
     t.teardown(async () => {
       await b.close();
       await backend.close();
@@ -60,7 +61,7 @@ t.test('a bad inspection.memo is refused with its path', async (t) => {
 
 t.test('a form through the proxy: forwarded byte for byte; its repeated fields are not evaluated again; an attack in one field blocks', async (t) => {
   const backend = await startBackend(echo);
-  const b = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false } });
+  const b = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false }, inspection: { thread: false } });
   t.teardown(async () => {
     await b.close();
     await backend.close();
@@ -104,7 +105,7 @@ t.test('a form through the proxy: forwarded byte for byte; its repeated fields a
 
 t.test('query parts known clean still count: 250 remembered arguments plus 10 new ones are over the 255-argument limit', async (t) => {
   const backend = await startBackend(echo);
-  const b = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false } });
+  const b = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false }, inspection: { thread: false } });
   t.teardown(async () => {
     await b.close();
     await backend.close();

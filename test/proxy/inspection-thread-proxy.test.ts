@@ -1,0 +1,65 @@
+// Through a real Bulwark (default config: inspection in its own thread) and a real backend: the thread's verdicts
+// decide (attacks 403 with an event id and nothing forwarded, clean requests forwarded byte for byte), and when the
+// thread is stopped mid-test the proxy starts another and goes on inspecting: nothing passes uninspected.
+import t from 'tap';
+import { request } from 'undici';
+import { startBackend } from '../helpers/backend.ts';
+import { startTestBulwark } from '../helpers/bulwark.ts';
+
+const backend = await startBackend();
+t.teardown(() => backend.close());
+const bw = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false } });
+t.teardown(() => bw.close());
+const thread = bw.services.inspectionThread;
+
+const sqli = `/?id=${encodeURIComponent("1' UNION SELECT password FROM users--")}`;
+const boundary = '----bulwarkThreadTest';
+const multipart = Buffer.concat([
+  Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="note"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n`),
+  Buffer.from('caf\u00e9 menu for the week, \u00fcber gut', 'utf8'),
+  Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+  Buffer.from([0, 1, 2, 0xfe, 0xff, 13, 10, 45, 45]),
+  Buffer.from(`\r\n--${boundary}--\r\n`),
+]);
+
+async function send(path: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}) {
+  const res = await request(`${bw.url}${path}`, { method: (opts.method ?? 'GET') as 'GET', headers: { host: 'shop.example.com', ...opts.headers }, body: opts.body });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+t.test('the default config inspects in the thread', async (t) => {
+  t.ok(thread, 'Bulwark started an inspection thread');
+  t.ok(thread?.thread, 'and it runs');
+});
+
+t.test('attacks blocked, clean requests forwarded byte for byte', async (t) => {
+  const before = backend.received.length;
+  const blocked = await send(sqli, { headers: { accept: 'application/json' } });
+  t.equal(blocked.status, 403, 'SQL injection: 403');
+  t.match(JSON.parse(blocked.text), { error: { code: 'WAF_ERR_BLOCKED', eventId: /\S+/ } }, 'with an event id');
+  t.equal(backend.received.length, before, 'nothing forwarded');
+  const xss = await send('/comment', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `c=${encodeURIComponent('<script>alert(document.cookie)</script>')}` });
+  t.equal(xss.status, 403, 'XSS in a form body: 403');
+  const up = await send('/upload', { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: multipart });
+  t.equal(up.status, 200, 'a clean multipart upload passes');
+  const got = backend.received.at(-1);
+  t.ok(got && Buffer.compare(got.body, multipart) === 0, 'the backend gets the very bytes sent');
+  t.equal(got?.headers['content-type'], `multipart/form-data; boundary=${boundary}`, 'and the Content-Type with its boundary');
+  t.equal((await send('/products?q=running+shoes')).status, 200, 'a clean GET passes');
+  t.equal(backend.received.length, before + 2, 'only the clean requests were forwarded');
+});
+
+t.test('the thread stopped mid-test: another starts, requests are still inspected', async (t) => {
+  const first = thread?.thread;
+  t.ok(first, 'a thread runs');
+  // A thread that died within a second of starting is replaced only after that second (no respawn loop).
+  await new Promise((r) => setTimeout(r, 1100));
+  await first?.terminate();
+  const before = backend.received.length;
+  const results = await Promise.all([send(sqli), send('/products?q=boots'), send(sqli), send('/products?q=sandals')]);
+  t.same(results.map((r) => r.status), [403, 200, 403, 200], 'attacks 403, clean 200: inspected by a new thread');
+  t.equal(backend.received.length, before + 2, 'the attacks were not forwarded');
+  t.not(thread?.thread, first, 'a new thread');
+  t.equal(thread?.restarts, 1, 'one restart counted');
+  t.ok(bw.logs.some((l) => l.msg === 'inspection thread lost: its waiting requests answered 500, starting another'), 'the loss was logged');
+});

@@ -2,7 +2,9 @@
 // with the clean-target memo off (every value evaluated on every request) and on (config default), on a GET with 5
 // query args and on a 2 KB urlencoded form POST. Requests carry a browser's headers and cookies; the GET's `q`
 // argument and the form's first field differ on every request (a counter in wrk's Lua script), so the memo only
-// skips what a real browser would repeat. Rate limiting is off everywhere so only inspection differs.
+// skips what a real browser would repeat. Rate limiting is off everywhere so only inspection differs. Every Bulwark
+// row runs the default config (inspection in a thread of its own, `inspection.thread`) but the row "no thread", which
+// inspects in the event loop.
 // With nginx + ModSecurity 3 + OWASP CRS installed (see bench/modsec.mjs; skipped with --no-modsec), the same GET and
 // POST also go through nginx (2 workers) + ModSecurity + CRS PL1 in the same interleaved rounds, next to Bulwark block
 // memo on with --workers 2; then N sequential ~1 MiB JSON POSTs time each WAF on a large body.
@@ -43,10 +45,10 @@ try {
   const origin = await startChild(process.execPath, [join(import.meta.dirname, 'proxy.bench.mjs'), '--role', 'origin'], /READY (\d+)/, process.env, LOAD_CPU);
   children.push(origin.child);
   const upstream = `http://127.0.0.1:${origin.port}`;
-  const config = (memo, signatures) => {
-    const file = join(dir, `bench-memo-${memo}${signatures ? '-compare' : ''}.json`);
+  const config = (memo, signatures, thread = true) => {
+    const file = join(dir, `bench-memo-${memo}${signatures ? '-compare' : ''}${thread ? '' : '-no-thread'}.json`);
     // bodyLimit 4 MiB (default 1 MiB) so the ~1 MiB JSON documents are inspected whole; the GET and 2 KB POST do not notice.
-    writeFileSync(file, JSON.stringify({ rateLimit: { enabled: false }, events: { file: false }, inspection: { memo, bodyLimit: 4 * 1024 * 1024, ...(signatures ? { signatures } : {}) } }));
+    writeFileSync(file, JSON.stringify({ rateLimit: { enabled: false }, events: { file: false }, inspection: { memo, bodyLimit: 4 * 1024 * 1024, ...(signatures ? { signatures } : {}), ...(thread ? {} : { thread: false }) } }));
     return file;
   };
   const off = await startBulwark(['--upstream', upstream, '--mode', 'off', '--config', config(8192)]);
@@ -55,6 +57,9 @@ try {
   children.push(noMemo.child);
   const memo = await startBulwark(['--upstream', upstream, '--mode', 'block', '--config', config(8192)]);
   children.push(memo.child);
+  // The default inspects in a thread of its own (inspection.thread); this row inspects in the event loop.
+  const inLoop = await startBulwark(['--upstream', upstream, '--mode', 'block', '--config', config(8192, undefined, false)]);
+  children.push(inLoop.child);
   const other = compareDir === null ? null
     : await startBulwark(['--upstream', upstream, '--mode', 'block', '--config', config(8192, resolve(compareDir, 'signatures'))], process.env, builtMain(resolve(compareDir)));
   if (other) children.push(other.child);
@@ -96,7 +101,7 @@ request = function()
 end
 `);
   // Before measuring: every WAF passes the bench's own requests (no false positive) and blocks a SQL injection.
-  const wafs = { 'Bulwark block, memo off': noMemo.port, 'Bulwark block, memo on': memo.port };
+  const wafs = { 'Bulwark block, memo off': noMemo.port, 'Bulwark block, memo on': memo.port, 'Bulwark block, memo on, no thread': inLoop.port };
   if (workers2) wafs['Bulwark block, memo on, 2 workers'] = workers2.port;
   if (other) wafs[`Bulwark block, memo on, ${compareDir}`] = other.port;
   if (modsec) wafs['nginx + ModSecurity + CRS'] = modsec.port;
@@ -115,7 +120,7 @@ end
   console.log(`checked: ${Object.keys(wafs).join(', ')} pass the bench's GET and POST (200) and block a SQL injection (403)`);
   // The same servers for the GET, then for the POST (the 2-worker and ModSecurity rows only when ModSecurity runs).
   // With its pid, a Bulwark row also reports the server's CPU time per request (its workers' too).
-  const servers = [['--mode off', `http://127.0.0.1:${off.port}/`, off.child.pid], ['block, memo off', `http://127.0.0.1:${noMemo.port}/`, noMemo.child.pid], ['block, memo on', `http://127.0.0.1:${memo.port}/`, memo.child.pid]];
+  const servers = [['--mode off', `http://127.0.0.1:${off.port}/`, off.child.pid], ['block, memo off', `http://127.0.0.1:${noMemo.port}/`, noMemo.child.pid], ['block, memo on', `http://127.0.0.1:${memo.port}/`, memo.child.pid], ['block, memo on, no thread', `http://127.0.0.1:${inLoop.port}/`, inLoop.child.pid]];
   if (other) servers.push(['block, memo on, compared build', `http://127.0.0.1:${other.port}/`, other.child.pid]);
   if (modsec) servers.push(['block, memo on, 2 workers', `http://127.0.0.1:${workers2.port}/`, workers2.child.pid], ['nginx+ModSecurity+CRS', `${modsec.url}/`]);
   const targets = {};
@@ -125,9 +130,9 @@ end
     const base = med[`${m} --mode off`].rps;
     console.log(`${m} inspection on / off = ${(med[`${m} block, memo off`].rps / base).toFixed(2)}x (memo off), ${(med[`${m} block, memo on`].rps / base).toFixed(2)}x (memo on)`);
     const per = (k) => roundRatios(med, `${m} ${k}`, `${m} --mode off`);
-    for (const k of ['block, memo off', 'block, memo on']) console.log(`${m} ${k} / off, round by round: ${per(k).ratios.map((x) => x.toFixed(2)).join(' ')} (median ${per(k).median.toFixed(2)}x)`);
+    for (const k of ['block, memo off', 'block, memo on', 'block, memo on, no thread']) console.log(`${m} ${k} / off, round by round: ${per(k).ratios.map((x) => x.toFixed(2)).join(' ')} (median ${per(k).median.toFixed(2)}x)`);
     const cpu = (k) => med[`${m} ${k}`].cpu;
-    console.log(`${m} Bulwark CPU per request: ${cpu('--mode off').toFixed(0)} µs with inspection off; inspection adds ${(cpu('block, memo off') - cpu('--mode off')).toFixed(0)} µs (memo off), ${(cpu('block, memo on') - cpu('--mode off')).toFixed(0)} µs (memo on)`);
+    console.log(`${m} Bulwark CPU per request: ${cpu('--mode off').toFixed(0)} µs with inspection off; inspection adds ${(cpu('block, memo off') - cpu('--mode off')).toFixed(0)} µs (memo off), ${(cpu('block, memo on') - cpu('--mode off')).toFixed(0)} µs (memo on), ${(cpu('block, memo on, no thread') - cpu('--mode off')).toFixed(0)} µs (memo on, no thread)`);
     if (other) {
       const ab = roundRatios(med, `${m} block, memo on`, `${m} block, memo on, compared build`);
       console.log(`${m} this build / ${compareDir} (block, memo on), req/s round by round: ${ab.ratios.map((x) => x.toFixed(2)).join(' ')} (median ${ab.median.toFixed(2)}x); CPU per request ${cpu('block, memo on').toFixed(0)} vs ${cpu('block, memo on, compared build').toFixed(0)} µs`);
@@ -140,7 +145,7 @@ end
       const r = (k) => (med[`${m} ${k}`].rps / ms).toFixed(2);
       console.log(`${m} 1 process: memo off ${r('block, memo off')}x, memo on ${r('block, memo on')}x;  2 workers, memo on: ${r('block, memo on, 2 workers')}x`);
     }
-    await jsonLatency({ 'Bulwark --mode off': off.port, 'Bulwark block, memo off': noMemo.port, 'Bulwark block, memo on': memo.port, 'nginx+ModSecurity+CRS': modsec.port }, browser);
+    await jsonLatency({ 'Bulwark --mode off': off.port, 'Bulwark block, memo off': noMemo.port, 'Bulwark block, memo on': memo.port, 'Bulwark block, memo on, no thread': inLoop.port, 'nginx+ModSecurity+CRS': modsec.port }, browser);
     const errors = modsec.errors().split('\n').filter((l) => !l.includes('UNION%20SELECT')); // less the SQLi check's 403
     if (errors.some(Boolean)) console.log(`\nnginx error log (the SQL injection check left out):\n${errors.join('\n').slice(-2000)}`);
   }

@@ -19,7 +19,7 @@ import { WafError } from '../errors.ts';
 import { startWorker } from '../worker-script.ts';
 import type { Verdict } from '../types.ts';
 import type { CompiledRuleset } from './engine.ts';
-import { cleanVerdict, transferOf, type FromThread, type ThreadJob, type ToThread } from './thread-wire.ts';
+import { cleanVerdict, packBodies, type FromThread, type ThreadJob, type ToThread } from './thread-wire.ts';
 
 /** The inspection thread's worker (inspection-worker.ts). */
 export function spawnInspectionWorker(): Worker {
@@ -148,8 +148,9 @@ export class InspectionThread {
       const id = this.nextBatch++;
       const jobs = part.map((x) => x.job);
       this.inFlight.set(id, { rs, jobs, thens: part.map((x) => x.then) });
+      const bodies = packBodies(jobs);
       const msg: ToThread = { t: 'batch', id, key, jobs };
-      w.postMessage(msg, transferOf(jobs));
+      w.postMessage(msg, bodies === null ? undefined : [bodies]);
       start = end;
     }
     this.keepAlive();
@@ -209,7 +210,7 @@ export class InspectionThread {
         const v = m.verdicts[i];
         const job = b.jobs[i];
         if (typeof v === 'string') this.finish(b.thens[i], new Error(v), undefined, m.ms[i]);
-        else this.finish(b.thens[i], undefined, v ?? cleanVerdict({ paranoia: job[9], threshold: job[10], mode: job[11] }, b.rs.version), m.ms[i]);
+        else this.finish(b.thens[i], undefined, v ?? cleanVerdict({ paranoia: job[4], threshold: job[5], mode: job[6] }, b.rs.version), m.ms[i]);
       }
       if (this.queued.length > 0 && !this.scheduled) this.flush();
       this.keepAlive();

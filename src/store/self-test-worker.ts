@@ -1,7 +1,6 @@
 /** Worker thread body: self-tests signatures against their own examples so the request thread never runs them. */
-import { readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
+import { lowerThreadPriority } from '../thread-priority.ts';
 import { checkSignature } from '../signatures/loader.ts';
 import type { SignatureSpec } from '../types.ts';
 
@@ -14,17 +13,7 @@ import type { SignatureSpec } from '../types.ts';
  */
 const SELF_TEST_NICE = 10;
 
-function lowerThreadPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    // Never raise it: a process started at a higher nice keeps that one for this thread too.
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.max(SELF_TEST_NICE, getPriority(tid)));
-  } catch {
-    // not Linux, or not allowed: nothing to do
-  }
-}
-
-lowerThreadPriority();
+lowerThreadPriority(SELF_TEST_NICE);
 
 parentPort?.on('message', (msg: { id: number; specs: SignatureSpec[] }) => {
   try {

@@ -81,6 +81,17 @@ t.test('bodies and headers cross intact: a multipart upload, a body in a pooled 
   t.match((await inThread(thread, rs, cases[0][1], ctx)).verdict, { action: 'block' }, 'the PHP upload is blocked');
 });
 
+t.test('a request whose fields hold a NUL (which the HTTP parser refuses) fails closed rather than be read another way', async (t) => {
+  const rs = compileRuleset(lib, { version: 1 });
+  const thread = new InspectionThread({ log });
+  t.teardown(() => thread.close());
+  const ctx: InspectContext = { paranoia: 1, threshold: 5, mode: 'block', site: 'default', clientIp: '127.0.0.1' };
+  const input: RequestInput = { method: 'GET', url: '/', httpVersion: '1.1', headers: [['Host', 'a.example'], ['X-Split', 'a\u0000<script>alert(1)</script>']], body: null };
+  const got = await inThread(thread, rs, input, ctx);
+  t.match(got.err?.message, /did not cross intact/, 'an error, not a verdict');
+  t.equal(got.verdict, undefined);
+});
+
 t.test('a ruleset the thread has not seen is compiled on first use; a new version replaces it', async (t) => {
   const thread = new InspectionThread({ log });
   t.teardown(() => thread.close());

@@ -103,6 +103,12 @@ export class InspectionThread {
     }
   }
 
+  /** True when the running thread has compiled `rs` (a batch with it waits for nothing). */
+  compiled(rs: CompiledRuleset): boolean {
+    const key = this.keys.get(rs);
+    return this.worker !== null && key !== undefined && !this.prepares.has(key);
+  }
+
   /** Requests queued or in the thread now. */
   get pending(): number {
     return this.waiting;

@@ -70,6 +70,7 @@ t.test('bodies and headers cross intact: a multipart upload, a body in a pooled 
     ['multipart', { method: 'POST', url: '/upload', httpVersion: '1.1', headers: [['Host', 'a.example'], ['Content-Type', `multipart/form-data; boundary=${boundary}`]], body: multipart }],
     ['pooled form', { method: 'POST', url: '/f', httpVersion: '1.1', headers: [['Host', 'a.example'], ['Content-Type', 'application/x-www-form-urlencoded']], body: pooled }],
     ['latin1 header', { method: 'GET', url: '/', httpVersion: '1.1', headers: [['Host', 'a.example'], ['X-Note', 'caf\u00e9 <script>alert(1)</script>']], body: null }],
+    ['attack in the first header, the last header', { method: 'GET', url: '/', httpVersion: '1.1', headers: [['X-First', '<script>alert(1)</script>'], ['Host', 'a.example'], ['Referer', "http://a.example/?q=1' UNION SELECT password FROM users--"]], body: null }],
     ['empty body', { method: 'POST', url: '/e', httpVersion: '1.1', headers: [['Host', 'a.example'], ['Content-Type', 'text/plain']], body: Buffer.alloc(0) }],
   ];
   for (const [name, input] of cases) {
@@ -79,6 +80,8 @@ t.test('bodies and headers cross intact: a multipart upload, a body in a pooled 
   }
   t.equal(pooled.toString(), `q=${encodeURIComponent("1' UNION SELECT password FROM users--")}`, 'the caller keeps its body (it is forwarded after)');
   t.match((await inThread(thread, rs, cases[0][1], ctx)).verdict, { action: 'block' }, 'the PHP upload is blocked');
+  const firstLast = (await inThread(thread, rs, cases[3][1], ctx)).verdict as Verdict;
+  t.ok(firstLast.matches.some((m) => m.target === 'headers:x-first') && firstLast.matches.some((m) => m.target === 'headers:referer'), 'the first and the last header are both read');
 });
 
 t.test('a request whose fields hold a NUL (which the HTTP parser refuses) fails closed rather than be read another way', async (t) => {

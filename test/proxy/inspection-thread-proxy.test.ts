@@ -5,6 +5,9 @@ import t from 'tap';
 import { request } from 'undici';
 import { startBackend } from '../helpers/backend.ts';
 import { startTestBulwark } from '../helpers/bulwark.ts';
+import type { CompiledRuleset } from '../../src/inspect/engine.ts';
+import { setEnabled } from '../../src/store/changes.ts';
+import type { RuleService } from '../../src/store/rule-service.ts';
 
 const backend = await startBackend();
 t.teardown(() => backend.close());
@@ -62,4 +65,29 @@ t.test('the thread stopped mid-test: another starts, requests are still inspecte
   t.not(thread?.thread, first, 'a new thread');
   t.equal(thread?.restarts, 1, 'one restart counted');
   t.ok(bw.logs.some((l) => l.msg === 'inspection thread lost: its waiting requests answered 500, starting another'), 'the loss was logged');
+});
+
+t.test('a new version is compiled by the thread before it goes live: its first request waits for no compile', async (t) => {
+  const rules = bw.services.rules as { current(): CompiledRuleset; status(): { version: number } };
+  const before = rules.current();
+  t.ok(thread?.compiled(before), 'the thread has the version it started with');
+  // Switch off the signatures the SQL injection matches: the next version lets it through.
+  const v = await send(sqli, { headers: { accept: 'application/json' } });
+  t.equal(v.status, 403);
+  const matched = new Set((before.inspect({ method: 'GET', url: sqli, httpVersion: '1.1', headers: [['Host', 'shop.example.com']], body: null }, { paranoia: 1, threshold: 5, mode: 'block' })).matches.map((m) => m.id));
+  t.ok(matched.size > 0);
+  await (bw.services.store as RuleService<CompiledRuleset>).apply((s) => {
+    let c = setEnabled(s, [...matched][0], false);
+    for (const id of [...matched].slice(1)) c = { ...setEnabled(c.content, id, false), action: c.action };
+    return c;
+  }, 'test');
+  for (let i = 0; i < 200 && rules.current() === before; i++) await new Promise((r) => setTimeout(r, 10));
+  const after = rules.current();
+  t.not(after, before, 'the new version is live');
+  t.ok(thread?.compiled(after), 'and the thread had compiled it before the swap (no request has used it yet)');
+  const count = backend.received.length;
+  const now = await send(sqli);
+  t.equal(now.status, 200, 'the thread inspects with the new version: the request passes');
+  t.equal(backend.received.length, count + 1);
+  t.match(backend.received.at(-1)?.url, /UNION%20SELECT/, 'and reaches the backend');
 });

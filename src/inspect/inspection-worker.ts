@@ -16,7 +16,8 @@ type Batch = Extract<ToThread, { t: 'batch' }>;
  * Nice 1 for this thread (CFS weight 820 against the request thread's 1024): waking it with a batch then seldom
  * preempts the request thread on its core, and under a saturating load the two share a contended core about 56:44.
  * Measured against the process's priority, the proxy bench's GET and POST, 4 interleaved rounds (a scratch script):
- * inspection on / off 0.85x vs 0.82x GET and 0.88x vs 0.84x POST (every round higher); nice 5 gave the same as nice 1.
+ * inspection on / off 0.85x vs 0.82x GET and 0.88x vs 0.84x POST (higher in 3 rounds of 4); nice 5 gave about the
+ * same. A small gain, at the mildest setting.
  */
 const INSPECT_NICE = 1;
 lowerThreadPriority(INSPECT_NICE);

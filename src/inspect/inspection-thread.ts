@@ -257,6 +257,11 @@ export class InspectionThread {
     this.opts.log.error({ waiting: this.waiting, reason }, 'inspection thread lost: its waiting requests answered 500, starting another');
     this.lose(new WafError('WAF_ERR_INTERNAL', undefined, `inspection thread: ${reason}`));
     if (w !== null) void w.terminate();
+    // Requests that were waiting for room in the lost thread go to the next one (or fail if none can start).
+    if (this.queued.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
   }
 
   private lose(err: Error): void {

@@ -156,6 +156,32 @@ t.test('a thread that stops answering: after stallMs its requests fail closed an
   t.match((await inThread(thread, rs, input, ctx)).verdict, { action: 'allow' }, 'a new thread inspects the next request');
 });
 
+t.test('requests queued behind two lost batches are answered too (by the next thread), not left waiting', async (t) => {
+  let spawned = 0;
+  const thread = new InspectionThread({ log, stallMs: 300, spawn: () => (++spawned === 1 ? fakeThread('/* never answers */')() : spawnInspectionWorker()) });
+  t.teardown(() => thread.close());
+  const rs = compileRuleset(lib, { version: 1 });
+  const ctx: InspectContext = { paranoia: 1, threshold: 5, mode: 'block' };
+  const input: RequestInput = { method: 'GET', url: '/?q=shoes', httpVersion: '1.1', headers: [['Host', 'a.example']], body: null };
+  // A second for the first thread, so the next may start at once when it is lost.
+  await thread.prepare(rs);
+  await new Promise((res) => setTimeout(res, 1000));
+  // Three turns: two batches go to the thread, the third waits for room.
+  const first = inThread(thread, rs, input, ctx);
+  await new Promise((res) => setImmediate(res));
+  const second = inThread(thread, rs, input, ctx);
+  await new Promise((res) => setImmediate(res));
+  const third = inThread(thread, rs, input, ctx);
+  await new Promise((res) => setImmediate(res));
+  t.equal(thread.pending, 3);
+  t.match((await first).err, { code: 'WAF_ERR_INTERNAL' }, 'the first batch fails closed');
+  t.match((await second).err, { code: 'WAF_ERR_INTERNAL' }, 'the second too');
+  const r3 = await third;
+  t.equal(r3.err, undefined, 'the queued one goes to the new thread');
+  t.match(r3.verdict, { action: 'allow' });
+  t.equal(spawned, 2);
+});
+
 t.test('more requests waiting than maxWaiting: the next ones are refused with 503 at once', async (t) => {
   const thread = new InspectionThread({ log, maxWaiting: 2, stallMs: 60_000, spawn: fakeThread('/* holds them */') });
   t.teardown(() => thread.close());

@@ -43,6 +43,19 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
     },
   });
   new Gauge({
+    name: 'bulwark_inspection_waiting', help: 'Requests waiting for the inspection thread (queued or being inspected); -1 without a thread', registers: [registry],
+    collect() {
+      const th = opts.services?.()?.inspectionThread;
+      this.set(th ? th.pending : -1);
+    },
+  });
+  new Gauge({
+    name: 'bulwark_inspection_thread_restarts', help: 'Inspection threads replaced after exiting, throwing or stalling, since start', registers: [registry],
+    collect() {
+      this.set(opts.services?.()?.inspectionThread?.restarts ?? 0);
+    },
+  });
+  new Gauge({
     name: 'bulwark_events_stream_reachable', help: 'Event stream (Redis) reachable: 1 yes, 0 no, -1 no stream configured', registers: [registry],
     collect() {
       const up = opts.streamUp?.();

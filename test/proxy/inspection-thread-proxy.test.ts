@@ -65,6 +65,10 @@ t.test('the thread stopped mid-test: another starts, requests are still inspecte
   t.not(thread?.thread, first, 'a new thread');
   t.equal(thread?.restarts, 1, 'one restart counted');
   t.ok(bw.logs.some((l) => l.msg === 'inspection thread lost: its waiting requests answered 500, starting another'), 'the loss was logged');
+  const metrics = await (await request(`${bw.adminUrl}/metrics`)).body.text();
+  t.match(metrics, /\nbulwark_inspection_thread_restarts 1\n/, 'and counted in /metrics');
+  t.match(metrics, /\nbulwark_inspection_waiting 0\n/, 'with nothing left waiting');
+  t.match(metrics, /\nbulwark_inspection_duration_seconds_count [1-9]/, 'the times measured in the thread are observed');
 });
 
 t.test('a new version is compiled by the thread before it goes live: its first request waits for no compile', async (t) => {

@@ -139,13 +139,19 @@ t.test('a thread that exits: its requests fail closed (500), the next ones go to
   t.equal(spawned, 2, 'one new thread');
 });
 
-t.test('a thread that stops answering: after stallMs its requests fail closed and it is replaced', async (t) => {
-  let spawned = 0;
-  const thread = new InspectionThread({ log, stallMs: 300, spawn: () => (++spawned === 1 ? fakeThread('/* never answers */')() : spawnInspectionWorker()) });
+/** A thread whose first worker never answers a batch (stall limit 300 ms), the workers after it real. */
+function stallingThread(t: { teardown(fn: () => unknown): void }) {
+  const state = { spawned: 0 };
+  const thread = new InspectionThread({ log, stallMs: 300, spawn: () => (++state.spawned === 1 ? fakeThread('/* never answers */')() : spawnInspectionWorker()) });
   t.teardown(() => thread.close());
   const rs = compileRuleset(lib, { version: 1 });
   const ctx: InspectContext = { paranoia: 1, threshold: 5, mode: 'block' };
   const input: RequestInput = { method: 'GET', url: '/?q=shoes', httpVersion: '1.1', headers: [['Host', 'a.example']], body: null };
+  return { thread, rs, ctx, input, state };
+}
+
+t.test('a thread that stops answering: after stallMs its requests fail closed and it is replaced', async (t) => {
+  const { thread, rs, ctx, input } = stallingThread(t);
   const t0 = performance.now();
   const r = await inThread(thread, rs, input, ctx);
   const waited = performance.now() - t0;
@@ -157,12 +163,7 @@ t.test('a thread that stops answering: after stallMs its requests fail closed an
 });
 
 t.test('requests queued behind two lost batches are answered too (by the next thread), not left waiting', async (t) => {
-  let spawned = 0;
-  const thread = new InspectionThread({ log, stallMs: 300, spawn: () => (++spawned === 1 ? fakeThread('/* never answers */')() : spawnInspectionWorker()) });
-  t.teardown(() => thread.close());
-  const rs = compileRuleset(lib, { version: 1 });
-  const ctx: InspectContext = { paranoia: 1, threshold: 5, mode: 'block' };
-  const input: RequestInput = { method: 'GET', url: '/?q=shoes', httpVersion: '1.1', headers: [['Host', 'a.example']], body: null };
+  const { thread, rs, ctx, input, state } = stallingThread(t);
   // A second for the first thread, so the next may start at once when it is lost.
   await thread.prepare(rs);
   await new Promise((res) => setTimeout(res, 1000));
@@ -179,7 +180,7 @@ t.test('requests queued behind two lost batches are answered too (by the next th
   const r3 = await third;
   t.equal(r3.err, undefined, 'the queued one goes to the new thread');
   t.match(r3.verdict, { action: 'allow' });
-  t.equal(spawned, 2);
+  t.equal(state.spawned, 2);
 });
 
 t.test('more requests waiting than maxWaiting: the next ones are refused with 503 at once', async (t) => {

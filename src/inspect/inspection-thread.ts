@@ -47,7 +47,8 @@ interface InFlight {
 
 /**
  * Batches sent and not answered, at most: two, so the thread finds the next batch waiting when it ends one, while the
- * requests arriving meanwhile gather into the batch after.
+ * requests arriving meanwhile gather into the batch after. On the proxy bench 1, 2, 3, 8 or no cap gave the same
+ * req/s within the rounds' spread; with no cap p99 was higher (9.8 vs 7.3 ms GET, 10.8 vs 7.6 ms POST, 6 rounds).
  */
 const MAX_IN_FLIGHT = 2;
 

@@ -61,6 +61,8 @@ export class InspectionThread {
   private keys = new WeakMap<CompiledRuleset, number>();
   private nextKey = 1;
   private readonly prepares = new Map<number, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
+  /** Rulesets the running thread could not compile, by key, with its reason (their requests fail closed). */
+  private refused = new Map<number, string>();
   private queued: Array<{ rs: CompiledRuleset; job: ThreadJob; then: ThreadThen }> = [];
   private scheduled = false;
   private readonly inFlight = new Map<number, InFlight>();
@@ -87,9 +89,11 @@ export class InspectionThread {
     const w = this.ensureWorker();
     if (w === null) return Promise.reject(new Error('inspection thread not running'));
     const known = this.keys.get(rs);
-    if (known !== undefined && !this.prepares.has(known)) return Promise.resolve();
+    if (known !== undefined && this.refused.has(known)) return Promise.reject(new Error(this.refused.get(known)));
     const key = known ?? this.send(w, rs);
-    return new Promise((resolve, reject) => this.prepares.get(key)?.push({ resolve, reject }) ?? resolve());
+    const waiters = this.prepares.get(key);
+    if (waiters === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
   }
 
   /** Inspect `job` with `rs`, with the other requests of this turn; `then` is called once with the outcome. */
@@ -107,7 +111,7 @@ export class InspectionThread {
   /** True when the running thread has compiled `rs` (a batch with it waits for nothing). */
   compiled(rs: CompiledRuleset): boolean {
     const key = this.keys.get(rs);
-    return this.worker !== null && key !== undefined && !this.prepares.has(key);
+    return this.worker !== null && key !== undefined && !this.prepares.has(key) && !this.refused.has(key);
   }
 
   /** Requests queued or in the thread now. */
@@ -204,6 +208,7 @@ export class InspectionThread {
     });
     this.worker = w;
     this.keys = new WeakMap();
+    this.refused = new Map();
     return w;
   }
 
@@ -225,7 +230,10 @@ export class InspectionThread {
     }
     const waiters = this.prepares.get(m.key) ?? [];
     this.prepares.delete(m.key);
-    if (m.t === 'refused') this.opts.log.error({ key: m.key, error: m.error }, 'inspection thread could not compile a ruleset');
+    if (m.t === 'refused') {
+      this.refused.set(m.key, m.error);
+      this.opts.log.error({ key: m.key, error: m.error }, 'inspection thread could not compile a ruleset: its requests fail closed (500)');
+    }
     for (const p of waiters) {
       if (m.t === 'ready') p.resolve();
       else p.reject(new Error(m.error));

@@ -183,6 +183,27 @@ t.test('requests queued behind two lost batches are answered too (by the next th
   t.equal(state.spawned, 2);
 });
 
+t.test('a ruleset the thread cannot compile: its requests fail closed, it is not reported compiled, and the reason is logged', async (t) => {
+  const logsBefore = logs.length;
+  const thread = new InspectionThread({
+    log,
+    spawn: () => new Worker(`
+      const { parentPort } = require('node:worker_threads');
+      parentPort.on('message', (m) => {
+        if (m.t === 'ruleset') parentPort.postMessage({ t: 'refused', key: m.key, error: 'no room for it' });
+        else parentPort.postMessage({ t: 'done', id: m.id, verdicts: m.jobs.map(() => 'ruleset not compiled'), ms: m.jobs.map(() => 0) });
+      });`, { eval: true }),
+  });
+  t.teardown(() => thread.close());
+  const rs = compileRuleset(lib, { version: 1 });
+  await t.rejects(thread.prepare(rs), { message: 'no room for it' }, 'prepare rejects with the reason');
+  t.notOk(thread.compiled(rs), 'not reported compiled');
+  await t.rejects(thread.prepare(rs), { message: 'no room for it' }, 'and asked again, still refused (not sent again)');
+  const r = await inThread(thread, rs, { method: 'GET', url: '/', httpVersion: '1.1', headers: [], body: null }, { paranoia: 1, threshold: 5, mode: 'block' });
+  t.match(r.err?.message, /not compiled/, 'a request with it fails: an error, not a verdict');
+  t.ok(logs.slice(logsBefore).some((l) => /could not compile a ruleset/.test(l.msg)), 'logged');
+});
+
 t.test('more requests waiting than maxWaiting: the next ones are refused with 503 at once', async (t) => {
   const thread = new InspectionThread({ log, maxWaiting: 2, stallMs: 60_000, spawn: fakeThread('/* holds them */') });
   t.teardown(() => thread.close());

@@ -23,6 +23,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { builtMain, interleave, LOAD_CPU, median, opt, pinning, requireWrk, roundRatios, startBulwark, startBulwarkWorkers, startChild } from './lib.mjs';
+import { countLeaves, jsonDoc } from './json-doc.mjs';
 import { startModsec } from './modsec.mjs';
 
 const args = process.argv.slice(2);
@@ -166,28 +167,6 @@ function send(port, method, path, headers, body) {
     req.on('error', reject);
     req.end(body);
   });
-}
-
-/**
- * ~1 MiB JSON API import: an array of small objects (short strings, numbers). `seed` makes every document different
- * (ids, SKUs, e-mails) like real imports; names, colours and tags repeat between documents. `long` gives each object a
- * ~1.9 KB description instead, so the document has fewer leaves than Bulwark's argument limit.
- */
-function jsonDoc(seed, long = false) {
-  const colours = ['red', 'blue', 'green', 'black', 'white', 'grey', 'navy', 'olive'];
-  const words = 'soft cotton shirt with a relaxed fit and two pockets made for warm summer days in the city'.split(' ');
-  const items = [];
-  let size = 0;
-  for (let i = 0; size < 1024 * 1024 - 200; i++) {
-    const item = { id: seed * 100000 + i, sku: `SKU-${seed}-${10000 + i}`, name: `Shirt ${i % 500}`, colour: colours[i % 8], size: 36 + (i % 10), price: Number(((i % 997) * 0.37 + 5).toFixed(2)), stock: (i * 7) % 130, email: `buyer${seed}x${i}@example.com` };
-    if (long) item.description = Array.from({ length: 360 }, (_, k) => words[(i + k) % words.length]).join(' ');
-    size += JSON.stringify(item).length + 1;
-    items.push(item);
-  }
-  return JSON.stringify({ batch: seed, items });
-}
-function countLeaves(v) {
-  return v !== null && typeof v === 'object' ? Object.values(v).reduce((n, x) => n + countLeaves(x), 0) : 1;
 }
 
 /** Sequential POSTs of ~1 MiB JSON documents to every target, interleaved; prints the median wall time of each. */

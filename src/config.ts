@@ -192,6 +192,11 @@ export const configSchema = z.strictObject({
        * src/inspect/inspection-thread.ts); false: in the event loop.
        */
       thread: z.boolean().default(true),
+      /**
+       * With `thread`: requests whose body has this many bytes or more are inspected in a second thread of their own,
+       * so the others never wait behind them (see src/inspect/inspection-lanes.ts); false: one thread for all.
+       */
+      largeBodyThread: z.union([z.literal(false), z.number().int().min(1)]).default(16_384),
     })
     .prefault({}),
   /** [rateLimit — issue 6] */

@@ -9,7 +9,7 @@ import { parseHostPort, type BulwarkConfig } from './config.ts';
 import { inspectionPlugin } from './inspect/plugin.ts';
 import { setupRateLimits } from './ratelimit/setup.ts';
 import { setupStore } from './store/wire.ts';
-import { InspectionThread } from './inspect/inspection-thread.ts';
+import { InspectionLanes } from './inspect/inspection-lanes.ts';
 import type { Services } from './services.ts';
 
 export interface Running {
@@ -36,11 +36,11 @@ export function createLogger(config: BulwarkConfig, destination?: NodeJS.Writabl
 /** Wire the optional services of the other parts. Each adds its own lines here. */
 export async function createServices(config: BulwarkConfig, logger: Logger): Promise<Services> {
   const services: Services = { config, logger, readiness: [], adminPlugins: [], onClose: [] };
-  // [issue 3] the inspection thread, before the store: its compile hands every version to the thread before the swap.
+  // [issue 3] the inspection threads, before the store: its compile hands every version to them before the swap.
   if (config.inspection.thread) {
-    const thread = new InspectionThread({ log: logger.child({ part: 'inspect' }) });
-    services.inspectionThread = thread;
-    services.onClose?.push(() => thread.close());
+    const threads = new InspectionLanes({ log: logger.child({ part: 'inspect' }), largeFrom: config.inspection.largeBodyThread });
+    services.inspectionThreads = threads;
+    services.onClose?.push(() => threads.close());
   }
   // [issue 5] store + live ruleset:     services.store = ...; services.rules = ...; services.readiness.push(...)
   await setupStore(config, services);

@@ -43,16 +43,16 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
     },
   });
   new Gauge({
-    name: 'bulwark_inspection_waiting', help: 'Requests waiting for the inspection thread (queued or being inspected); -1 without a thread', registers: [registry],
+    name: 'bulwark_inspection_waiting', help: 'Requests waiting for an inspection thread (queued or being inspected, all threads); -1 without a thread', registers: [registry],
     collect() {
-      const th = opts.services?.()?.inspectionThread;
+      const th = opts.services?.()?.inspectionThreads;
       this.set(th ? th.pending : -1);
     },
   });
   new Gauge({
     name: 'bulwark_inspection_thread_restarts', help: 'Inspection threads replaced after exiting, throwing or stalling, since start', registers: [registry],
     collect() {
-      this.set(opts.services?.()?.inspectionThread?.restarts ?? 0);
+      this.set(opts.services?.()?.inspectionThreads?.restarts ?? 0);
     },
   });
   new Gauge({

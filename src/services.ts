@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { BulwarkConfig } from './config.ts';
-import type { InspectionThread } from './inspect/inspection-thread.ts';
+import type { InspectionLanes } from './inspect/inspection-lanes.ts';
 import type { ResolvedRoute } from './proxy/routing.ts';
 import type { Mode, Verdict, WafEvent } from './types.ts';
 
@@ -21,8 +21,8 @@ export interface Services {
   logger: Logger;
   /** [issue 3] inspection engine plugin: registered after the body is read (preHandler hooks). */
   inspector?: ServicePlugin;
-  /** [issue 3] the inspection thread (config `inspection.thread`); absent: the engine runs in the event loop. */
-  inspectionThread?: InspectionThread;
+  /** [issue 3] the inspection threads (config `inspection.thread`); absent: the engine runs in the event loop. */
+  inspectionThreads?: InspectionLanes;
   /** [issue 6] rate-limit plugin: registered right after the request context is set (onRequest hooks). */
   rateLimiter?: ServicePlugin;
   /** [issue 7] event sink: never throws, never blocks. */

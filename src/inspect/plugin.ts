@@ -11,7 +11,7 @@ import type { ServicePlugin, Services } from '../services.ts';
 import { readSignatureFiles } from '../signatures/loader.ts';
 import type { Mode, RequestInput, Verdict } from '../types.ts';
 import { compileRuleset, type CompiledRuleset, type InspectContext } from './engine.ts';
-import type { InspectionThread } from './inspection-thread.ts';
+import type { InspectionLanes } from './inspection-lanes.ts';
 import { jobOf } from './thread-wire.ts';
 import { compileSignature } from './signature.ts';
 import { turnBatch } from './turn-batch.ts';
@@ -125,7 +125,7 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
     return settle(request, reply, verdict, performance.now() - t0);
   };
 
-  const thread = services.inspectionThread;
+  const thread = services.inspectionThreads;
   // The thread compiles the ruleset it starts with before the first request (later versions: store/wire.ts); if it
   // cannot now, the first batch that needs it has it compiled.
   if (thread) {
@@ -137,7 +137,7 @@ export const inspectionPlugin: ServicePlugin = async (app, { services }) => {
   }
 
   /** In the inspection thread: the request as a job, its verdict back with the other requests of its turn. */
-  const inspectInThread = (t: InspectionThread, request: FastifyRequest, reply: FastifyReply, mode: Mode, done: (err?: Error) => void): void => {
+  const inspectInThread = (t: InspectionLanes, request: FastifyRequest, reply: FastifyReply, mode: Mode, done: (err?: Error) => void): void => {
     const raw = request.raw;
     const waf = request.waf;
     const input = { method: raw.method ?? 'GET', url: raw.url ?? '/', httpVersion: raw.httpVersion, body: waf.inspectBody, bodyTruncated: waf.bodyTruncated, route: waf.route };

@@ -25,7 +25,7 @@ export async function setupStore(config: BulwarkConfig, services: Services): Pro
     compile: async (content, version) => {
       const rs = await compileSnapshot(fromProfiles.length ? { ...content, exclusions: [...content.exclusions, ...fromProfiles] } : content, version, warm, memo);
       // The inspection thread compiles its copy before the swap, so no request waits for it after.
-      await services.inspectionThread?.prepare(rs).catch((err: Error) => log.warn(`inspection thread did not compile version ${version} ahead (it will on first use): ${err.message}`));
+      await services.inspectionThreads?.prepare(rs).catch((err: Error) => log.warn(`inspection thread did not compile version ${version} ahead (it will on first use): ${err.message}`));
       return rs;
     },
     log,

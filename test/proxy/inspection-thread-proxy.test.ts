@@ -13,7 +13,8 @@ const backend = await startBackend();
 t.teardown(() => backend.close());
 const bw = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false } });
 t.teardown(() => bw.close());
-const thread = bw.services.inspectionThread;
+const threads = bw.services.inspectionThreads;
+const thread = threads?.small;
 
 const sqli = `/?id=${encodeURIComponent("1' UNION SELECT password FROM users--")}`;
 const boundary = '----bulwarkThreadTest';
@@ -52,6 +53,22 @@ t.test('attacks blocked, clean requests forwarded byte for byte', async (t) => {
   t.equal(backend.received.length, before + 2, 'only the clean requests were forwarded');
 });
 
+t.test('a large body is inspected in the second thread: an attack at its end is blocked, a clean one forwarded intact', async (t) => {
+  t.ok(threads?.large, 'the default config has a thread for large bodies');
+  const filler = Array.from({ length: 400 }, (_, i) => ({ sku: `item-${i}`, note: 'plain product text' }));
+  const clean = Buffer.from(JSON.stringify({ items: filler, comment: 'deliver after five' }));
+  const attack = Buffer.from(JSON.stringify({ items: filler, comment: "x' UNION SELECT password FROM users--" }));
+  t.ok(clean.length >= 16_384 && attack.length >= 16_384, `bodies over the default 16 KiB (${clean.length} bytes)`);
+  const before = backend.received.length;
+  const blocked = await send('/api/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: attack });
+  t.equal(blocked.status, 403, 'the attack after 16 KiB of JSON: 403');
+  t.ok(threads?.large?.thread, 'inspected by the large-body thread (it runs)');
+  const passed = await send('/api/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: clean });
+  t.equal(passed.status, 200, 'the clean one passes');
+  t.equal(backend.received.length, before + 1, 'only it was forwarded');
+  t.ok(Buffer.compare(backend.received.at(-1)!.body, clean) === 0, 'byte for byte');
+});
+
 t.test('the thread stopped mid-test: another starts, requests are still inspected', async (t) => {
   const first = thread?.thread;
   t.ok(first, 'a thread runs');
@@ -63,7 +80,7 @@ t.test('the thread stopped mid-test: another starts, requests are still inspecte
   t.same(results.map((r) => r.status), [403, 200, 403, 200], 'attacks 403, clean 200: inspected by a new thread');
   t.equal(backend.received.length, before + 2, 'the attacks were not forwarded');
   t.not(thread?.thread, first, 'a new thread');
-  t.equal(thread?.restarts, 1, 'one restart counted');
+  t.equal(threads?.restarts, 1, 'one restart counted');
   t.ok(bw.logs.some((l) => l.msg === 'inspection thread lost: its waiting requests answered 500, starting another'), 'the loss was logged');
   const metrics = await (await request(`${bw.adminUrl}/metrics`)).body.text();
   t.match(metrics, /\nbulwark_inspection_thread_restarts 1\n/, 'and counted in /metrics');
@@ -74,7 +91,7 @@ t.test('the thread stopped mid-test: another starts, requests are still inspecte
 t.test('a new version is compiled by the thread before it goes live: its first request waits for no compile', async (t) => {
   const rules = bw.services.rules as { current(): CompiledRuleset; status(): { version: number } };
   const before = rules.current();
-  t.ok(thread?.compiled(before), 'the thread has the version it started with');
+  t.ok(threads?.compiled(before), 'both threads have the version they started with');
   // Switch off the signatures the SQL injection matches: the next version lets it through.
   const v = await send(sqli, { headers: { accept: 'application/json' } });
   t.equal(v.status, 403);
@@ -88,7 +105,7 @@ t.test('a new version is compiled by the thread before it goes live: its first r
   for (let i = 0; i < 200 && rules.current() === before; i++) await new Promise((r) => setTimeout(r, 10));
   const after = rules.current();
   t.not(after, before, 'the new version is live');
-  t.ok(thread?.compiled(after), 'and the thread had compiled it before the swap (no request has used it yet)');
+  t.ok(threads?.compiled(after), 'and both had compiled it before the swap (no request has used it yet)');
   const count = backend.received.length;
   const now = await send(sqli);
   t.equal(now.status, 200, 'the thread inspects with the new version: the request passes');

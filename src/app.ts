@@ -9,6 +9,7 @@ import { TrustedProxies } from './client-ip.ts';
 import { codeForStatus, WafError } from './errors.ts';
 import { renderErrorPage } from './pages.ts';
 import { hasBody, readBody } from './proxy/body.ts';
+import { BodyBudget } from './proxy/body-budget.ts';
 import { contextHook, validRequestId } from './proxy/context.ts';
 import { forward } from './proxy/forward.ts';
 import { startHealthChecks } from './proxy/health.ts';
@@ -101,6 +102,8 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
   const upstreams = new Upstreams(config, router.upstreams());
   const stripResponseHeaders = new Set(config.proxy.stripResponseHeaders);
   const inspectLimit = config.inspection.bodyLimit;
+  const bodyBudget = new BodyBudget(config.limits.maxBufferedBodyBytes);
+  services.bodyBudget = bodyBudget;
 
   app.decorateRequest('waf', null as never);
 
@@ -115,7 +118,8 @@ export async function buildApp(config: BulwarkConfig, services: Services): Promi
     const waf = request.waf;
     const hard = waf.resolved.maxBodyBytes;
     const limit = waf.resolved.bodyPolicy === 'reject' ? Math.min(hard, inspectLimit) : hard;
-    const body = await readBody(request.raw, limit);
+    const body = await readBody(request.raw, limit, bodyBudget);
+    bodyBudget.holdUntilClosed(waf.res, body.length);
     waf.body = body;
     waf.bodyTruncated = body.length > inspectLimit;
     waf.inspectBody = waf.bodyTruncated ? body.subarray(0, inspectLimit) : body;
@@ -239,9 +243,12 @@ export function sendError(err: FastifyError | WafError | Error, request: Fastify
   const code = err instanceof WafError ? err.code : codeForStatus(status);
   const fields = { code, status, detail: err instanceof WafError ? err.details : raw.code, site: request.waf?.site };
   if (status >= 500 && code === 'WAF_ERR_INTERNAL') request.log.error({ ...fields, err }, 'internal error');
+  else if (code === 'WAF_ERR_OVERLOADED') request.log.warn(fields, 'refused: overloaded');
   else if (status >= 500) request.log.warn(fields, 'upstream failure');
   else request.log.info(fields, 'request refused');
-  if (status === 413 || status === 400 || status === 408) reply.header('connection', 'close');
+  // A body left unread (refused before or while it was read) is not waited for: the connection closes after the answer.
+  if (status === 413 || status === 400 || status === 408 || (!request.raw.complete && hasBody(request.raw))) reply.header('connection', 'close');
+  if (code === 'WAF_ERR_OVERLOADED') reply.header('retry-after', '1');
   const page = renderErrorPage(status, { requestId: request.id, code, eventId: request.waf?.eventId }, request.headers.accept);
   return reply.code(status).header('content-type', page.contentType).header('x-request-id', request.id).send(page.body);
 }

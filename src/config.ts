@@ -131,6 +131,11 @@ export const configSchema = z.strictObject({
       headersTimeoutMs: ms.default(10_000),
       requestTimeoutMs: ms.default(60_000),
       keepAliveTimeoutMs: ms.default(5_000),
+      /**
+       * Bytes of request bodies held in memory at once, every request of the process together (bodies are buffered
+       * whole to be inspected and forwarded); a body that does not fit gets 503 (0 = unbounded).
+       */
+      maxBufferedBodyBytes: z.number().int().nonnegative().default(256 * 1024 * 1024),
       /** Concurrent client connections on the proxy listener (0 = unlimited). */
       maxConnections: z.number().int().nonnegative().default(10_000),
       /** Requests served on one keep-alive connection before it is closed (0 = no cap). */

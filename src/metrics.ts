@@ -50,6 +50,12 @@ export function createMetrics(opts: { defaults?: boolean; services?: () => Servi
     },
   });
   new Gauge({
+    name: 'bulwark_request_body_bytes_held', help: 'Bytes of request bodies held in memory now (bound: limits.maxBufferedBodyBytes)', registers: [registry],
+    collect() {
+      this.set(opts.services?.()?.bodyBudget?.held ?? 0);
+    },
+  });
+  new Gauge({
     name: 'bulwark_inspection_thread_restarts', help: 'Inspection threads replaced after exiting, throwing or stalling, since start', registers: [registry],
     collect() {
       this.set(opts.services?.()?.inspectionThreads?.restarts ?? 0);

@@ -1,4 +1,5 @@
 /** The shared services handed to every plugin, and the per-request context (`request.waf`) other plugins read. */
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { BulwarkConfig } from './config.ts';
@@ -40,6 +41,8 @@ export interface Services {
   readiness?: ReadinessCheck[];
   /** Admin-listener plugins (admin API, dashboard, metrics endpoint) registered by src/admin/server.ts. */
   adminPlugins?: ServicePlugin[];
+  /** Request body bytes held in memory now, and the bound (`limits.maxBufferedBodyBytes`; set by the app). */
+  bodyBudget?: { readonly held: number; readonly max: number };
   /** Called on shutdown after the listeners closed (flush events, quit Redis). */
   onClose?: Array<() => Promise<void> | void>;
 }
@@ -67,6 +70,8 @@ export interface WafContext {
   forwardedAt: number;
   /** How long inspection took, ms (-1: not inspected). */
   inspectionMs: number;
+  /** The response (the body's bytes held in memory are counted until it closes). */
+  res: ServerResponse;
   /** Whole body as read and as it will be forwarded (null: no body). */
   body: Buffer | null;
   /** The part of the body to inspect (== body unless bodyTruncated). */

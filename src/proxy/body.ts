@@ -10,9 +10,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { WafError } from '../errors.ts';
+import type { BodyBudget } from './body-budget.ts';
 
-/** Read the whole body or reject with WAF_ERR_BODY_TOO_LARGE (limit) / WAF_ERR_BAD_REQUEST (client went away). */
-export function readBody(stream: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Read the whole body or reject with WAF_ERR_BODY_TOO_LARGE (limit) / WAF_ERR_BAD_REQUEST (client went away) /
+ * WAF_ERR_OVERLOADED (`budget` full). With a budget, the body's bytes stay charged to it when this resolves: the
+ * caller gives them back when the request is over; on a rejection they have been given back.
+ */
+export function readBody(stream: IncomingMessage, limit: number, budget?: BodyBudget): Promise<Buffer> {
   const declared = stream.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     stream.resume();
@@ -27,15 +32,18 @@ export function readBody(stream: IncomingMessage, limit: number): Promise<Buffer
       stream.off('error', onError);
       stream.off('aborted', onAborted);
     };
+    /** Stop reading: what was charged goes back, the rest of the body is drained unread. */
+    const refuse = (err: WafError) => {
+      cleanup();
+      budget?.give(size);
+      chunks.length = 0;
+      stream.resume();
+      reject(err);
+    };
     const onData = (chunk: Buffer) => {
+      if (size + chunk.length > limit) return refuse(new WafError('WAF_ERR_BODY_TOO_LARGE', undefined, { read: size + chunk.length, limit }));
+      if (budget !== undefined && !budget.take(chunk.length)) return refuse(new WafError('WAF_ERR_OVERLOADED', 'Too many request bodies are held in memory.', { bodyBytesHeld: budget.held, maxBufferedBodyBytes: budget.max }));
       size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        chunks.length = 0;
-        stream.resume();
-        reject(new WafError('WAF_ERR_BODY_TOO_LARGE', undefined, { read: size, limit }));
-        return;
-      }
       chunks.push(chunk);
     };
     const onEnd = () => {
@@ -44,6 +52,7 @@ export function readBody(stream: IncomingMessage, limit: number): Promise<Buffer
     };
     const onError = (err: Error) => {
       cleanup();
+      budget?.give(size);
       reject(new WafError('WAF_ERR_BAD_REQUEST', 'request body could not be read', { reason: err.message }, { cause: err }));
     };
     const onAborted = () => onError(new Error('client aborted'));

@@ -38,6 +38,7 @@ export function contextHook(deps: ContextDeps) {
       resolved: r!,
       forwardedAt: 0,
       inspectionMs: -1,
+      res: reply.raw,
       body: null,
       inspectBody: null,
       bodyTruncated: false,

@@ -38,7 +38,9 @@ export async function createServices(config: BulwarkConfig, logger: Logger): Pro
   const services: Services = { config, logger, readiness: [], adminPlugins: [], onClose: [] };
   // [issue 3] the inspection threads, before the store: its compile hands every version to them before the swap.
   if (config.inspection.thread) {
-    const threads = new InspectionLanes({ log: logger.child({ part: 'inspect' }), largeFrom: config.inspection.largeBodyThread });
+    // No body the engine reads (at most inspection.bodyLimit bytes) reaches a limit above bodyLimit: no second thread.
+    const large = config.inspection.largeBodyThread;
+    const threads = new InspectionLanes({ log: logger.child({ part: 'inspect' }), largeFrom: large !== false && large <= config.inspection.bodyLimit ? large : false });
     services.inspectionThreads = threads;
     services.onClose?.push(() => threads.close());
   }

@@ -112,3 +112,15 @@ t.test('a new version is compiled by the thread before it goes live: its first r
   t.equal(backend.received.length, count + 1);
   t.match(backend.received.at(-1)?.url, /UNION%20SELECT/, 'and reaches the backend');
 });
+
+t.test('no second thread when it is turned off or could never be used (limit above inspection.bodyLimit)', async (t) => {
+  for (const largeBodyThread of [false, 2 * 1024 * 1024]) {
+    const other = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false }, inspection: { largeBodyThread } });
+    t.equal(other.services.inspectionThreads?.large, null, `largeBodyThread ${largeBodyThread}: one thread`);
+    t.equal(other.services.inspectionThreads?.lanes().length, 1);
+    await other.close();
+  }
+  const at = await startTestBulwark({ upstream: backend.origin, rateLimit: { enabled: false }, inspection: { largeBodyThread: 1024 * 1024 } });
+  t.ok(at.services.inspectionThreads?.large, 'a limit equal to bodyLimit: the second thread exists');
+  await at.close();
+});

@@ -76,6 +76,8 @@ export class InspectionThread {
   private readonly maxWaiting: number;
   /** Threads replaced after a failure (exit, error, stall). */
   restarts = 0;
+  /** Compiled rulesets the running thread kept at its last compile (it drops those older than the one in use). */
+  rulesetsHeld = 0;
 
   constructor(private readonly opts: InspectionThreadOptions) {
     this.stallMs = opts.stallMs ?? 10_000;
@@ -234,6 +236,7 @@ export class InspectionThread {
       this.refused.set(m.key, m.error);
       this.opts.log.error({ key: m.key, error: m.error }, 'inspection thread could not compile a ruleset: its requests fail closed (500)');
     }
+    if (m.t === 'ready') this.rulesetsHeld = m.held;
     for (const p of waiters) {
       if (m.t === 'ready') p.resolve();
       else p.reject(new Error(m.error));

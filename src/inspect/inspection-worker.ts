@@ -70,7 +70,7 @@ port.on('message', (msg: ToThread) => {
   compileRulesetAsync(source.specs, { ...source.options, ...(source.warm ? { warm: source.warm } : {}) }).then(
     (rs) => {
       rulesets.set(key, rs);
-      send({ t: 'ready', key });
+      send({ t: 'ready', key, held: rulesets.size });
     },
     (err: unknown) => {
       refused.set(key, (err as Error)?.message ?? String(err));

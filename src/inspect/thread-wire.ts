@@ -39,7 +39,8 @@ export type ToThread =
  * (the message); `ms[i]`: how long its inspection took.
  */
 export type FromThread =
-  | { t: 'ready'; key: number }
+  /** `held`: compiled rulesets the thread keeps now, this one included (older ones go when a batch names a newer one). */
+  | { t: 'ready'; key: number; held: number }
   | { t: 'refused'; key: number; error: string }
   | { t: 'done'; id: number; verdicts: Array<Verdict | string | null>; ms: number[] };
 

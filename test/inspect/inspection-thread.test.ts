@@ -111,6 +111,22 @@ t.test('a ruleset the thread has not seen is compiled on first use; a new versio
   t.notOk(v2.matches.some((m) => matched.has(m.id)), 'none of the signatures version 2 left out matched');
 });
 
+t.test('the thread keeps no ruleset older than the one in use: versions replaced by hot reloads are dropped', async (t) => {
+  const thread = new InspectionThread({ log });
+  t.teardown(() => thread.close());
+  const ctx: InspectContext = { paranoia: 1, threshold: 5, mode: 'block' };
+  const input: RequestInput = { method: 'GET', url: '/?q=shoes', httpVersion: '1.1', headers: [['Host', 'a.example']], body: null };
+  const versions = [1, 2, 3, 4].map((version) => compileRuleset(lib, { version }));
+  await thread.prepare(versions[0]);
+  t.equal(thread.rulesetsHeld, 1);
+  for (let i = 1; i < versions.length; i++) {
+    t.match((await inThread(thread, versions[i - 1], input, ctx)).verdict, { rulesetVersion: i }, `version ${i} in use`);
+    await thread.prepare(versions[i]);
+    t.equal(thread.rulesetsHeld, 2, `version ${i + 1} compiled beside version ${i} only: the ones before were dropped`);
+  }
+  t.match((await inThread(thread, versions[3], input, ctx)).verdict, { rulesetVersion: 4 });
+});
+
 t.test('a thread that exits: its requests fail closed (500), the next ones go to a new thread', async (t) => {
   const logsBefore = logs.length;
   let spawned = 0;

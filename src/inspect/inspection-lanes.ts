@@ -3,7 +3,9 @@
  * own, the rest in another. One thread inspects its batches in order, so a small request that arrives behind a 1 MiB
  * JSON body (tens of ms to inspect) waits for it, and a client that posts large bodies without pause holds up every
  * other client's requests. With two lanes large bodies wait only for large bodies. Each lane is an InspectionThread
- * (its own failure handling, overload limit and compiled copy of the ruleset).
+ * (its own failure handling, overload limit and compiled copy of the ruleset). The large lane's thread starts with the
+ * first large body (which waits for its compile): a process that gets none never pays its start (a compile of the
+ * library, about a second of CPU) nor its memory (about 30 MB).
  */
 import type { Worker } from 'node:worker_threads';
 import type { CompiledRuleset } from './engine.ts';
@@ -34,9 +36,9 @@ export class InspectionLanes {
     this.largeFrom = largeFrom === false ? Infinity : largeFrom;
   }
 
-  /** Every lane compiles `rs` (the hot reload awaits this before the swap). */
+  /** Every running lane compiles `rs` (the hot reload awaits this before the swap); the small lane always runs. */
   async prepare(rs: CompiledRuleset): Promise<void> {
-    await Promise.all(this.lanes().map((l) => l.prepare(rs)));
+    await Promise.all(this.lanes().filter((l) => l === this.small || l.thread !== null).map((l) => l.prepare(rs)));
   }
 
   inspect(rs: CompiledRuleset, job: ThreadJob, then: ThreadThen): void {
@@ -45,9 +47,9 @@ export class InspectionLanes {
     lane.inspect(rs, job, then);
   }
 
-  /** True when every lane has compiled `rs`. */
+  /** True when the small lane and every other running lane have compiled `rs`. */
   compiled(rs: CompiledRuleset): boolean {
-    return this.lanes().every((l) => l.compiled(rs));
+    return this.lanes().every((l) => l.compiled(rs) || (l !== this.small && l.thread === null));
   }
 
   /** Requests queued or in a thread now, all lanes. */

@@ -1,6 +1,7 @@
 // Inspection threads by body size (src/inspect/inspection-lanes.ts), with real worker threads: a request whose body
 // reaches the limit goes to the large-body thread, every other to the small one, so a large body that takes long (here:
-// held without an answer) holds up no small request; both threads compile each ruleset; the limit is exact.
+// held without an answer) holds up no small request; the large-body thread starts with the first large body and then
+// compiles each ruleset ahead like the other; the limit is exact.
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { compileRuleset, type InspectContext } from '../../src/inspect/engine.ts';
@@ -45,18 +46,25 @@ t.test('a large body held in its thread: small requests are still inspected and 
   t.match((await large.done).err, { code: 'WAF_ERR_SHUTTING_DOWN' }, 'closing answers the held one (503), nothing left hanging');
 });
 
-t.test('both threads compile every ruleset, and a large attack is blocked as in this thread', async (t) => {
+t.test('the large-body thread starts with the first large body; from then on both threads compile every ruleset ahead', async (t) => {
   const lanes = new InspectionLanes({ log, largeFrom: LIMIT });
   t.teardown(() => lanes.close());
   t.equal(lanes.lanes().length, 2);
-  const rs = compileRuleset(lib, { version: 3 });
-  t.notOk(lanes.compiled(rs));
-  await lanes.prepare(rs);
-  t.ok(lanes.small.compiled(rs) && lanes.large?.compiled(rs), 'prepared in both');
+  const one = compileRuleset(lib, { version: 3 });
+  t.notOk(lanes.compiled(one));
+  await lanes.prepare(one);
+  t.ok(lanes.small.compiled(one), 'the small thread compiled it');
+  t.equal(lanes.large?.thread, null, 'no large-body thread yet: none came');
+  t.ok(lanes.compiled(one), 'compiled by every running thread');
   const input = post(`note=${'filler+text+'.repeat(200)}&${sqli}`);
-  const got = await inspect(lanes, rs, input).done;
-  t.same(got.verdict, rs.inspect(input, ctx), 'the verdict of the large-body thread is the one computed here');
+  const got = await inspect(lanes, one, input).done;
+  t.ok(lanes.large?.thread, 'the first large body started it');
+  t.same(got.verdict, one.inspect(input, ctx), 'and its verdict is the one computed here (compiled on first use)');
   t.equal(got.verdict?.action, 'block');
+  const two = compileRuleset(lib, { version: 4 });
+  await lanes.prepare(two);
+  t.ok(lanes.small.compiled(two) && lanes.large?.compiled(two), 'the next version: compiled ahead by both');
+  t.match((await inspect(lanes, two, input).done).verdict, { action: 'block', rulesetVersion: 4 });
 });
 
 t.test('largeFrom false: one thread for every request', async (t) => {

@@ -329,7 +329,28 @@ function crossCheck(cfg: BulwarkConfig): ConfigIssue[] {
   if (cfg.listen === cfg.admin.listen && parseHostPort(cfg.listen)!.port !== 0) {
     issues.push({ path: 'admin.listen', message: 'expected an address different from the proxy listener (admin must never be reachable through the proxy port)' });
   }
+  issues.push(...bodiesThatNeverFit(cfg));
   return issues;
+}
+
+/** A body limit (under its policy) above limits.maxBufferedBodyBytes: such bodies would always get 503. */
+function bodiesThatNeverFit(cfg: BulwarkConfig): ConfigIssue[] {
+  const budget = cfg.limits.maxBufferedBodyBytes;
+  if (budget === 0) return [];
+  const out: ConfigIssue[] = [];
+  const check = (path: string, hard: number, policy: 'reject' | 'partial') => {
+    const held = policy === 'partial' ? hard : Math.min(hard, cfg.inspection.bodyLimit);
+    if (held > budget) out.push({ path, message: `bodies of up to ${held} bytes are read here, more than limits.maxBufferedBodyBytes (${budget}) holds: they would always get 503; lower this limit or raise maxBufferedBodyBytes` });
+  };
+  check('limits.maxBodyBytes', cfg.limits.maxBodyBytes, cfg.inspection.bodyPolicy);
+  cfg.sites.forEach((s, i) => {
+    const siteMax = s.maxBodyBytes ?? cfg.limits.maxBodyBytes;
+    if (s.maxBodyBytes !== undefined) check(`sites[${i}].maxBodyBytes`, siteMax, cfg.inspection.bodyPolicy);
+    s.routes.forEach((r, j) => {
+      if (r.maxBodyBytes !== undefined || r.bodyPolicy !== undefined) check(`sites[${i}].routes[${j}]`, r.maxBodyBytes ?? siteMax, r.bodyPolicy ?? cfg.inspection.bodyPolicy);
+    });
+  });
+  return out;
 }
 
 function describeIssue(i: z.core.$ZodIssue): string {

@@ -87,6 +87,24 @@ t.test('cross-checks: duplicate hosts, unknown defaultSite, admin on the proxy a
   t.same(err.issues.map((i) => i.path).sort(), ['admin.listen', 'defaultSite', 'sites[1].hosts[0]']);
 });
 
+t.test('cross-check: a body limit larger than the process holds in memory at once is refused at load', async (t) => {
+  const base = { limits: { maxBufferedBodyBytes: 4 * 1024 * 1024 } };
+  t.doesNotThrow(() => loadConfig({ env: {}, object: base }), 'defaults: 10 MiB hard limit but 1 MiB inspected under reject: fits 4 MiB');
+  const err = t.throws(() =>
+    loadConfig({
+      env: {},
+      object: {
+        ...base,
+        inspection: { bodyPolicy: 'partial' },
+        sites: [{ name: 'up', hosts: ['up.example'], upstream: 'http://127.0.0.1:1', maxBodyBytes: 2 * 1024 * 1024, routes: [{ prefix: '/files', maxBodyBytes: 64 * 1024 * 1024 }] }],
+      },
+    }),
+  ) as unknown as ConfigError;
+  t.same(err.issues.map((i) => i.path), ['limits.maxBodyBytes', 'sites[0].routes[0]'], 'partial: the 10 MiB default and the 64 MiB route are read whole; the 2 MiB site fits');
+  t.match(err.issues[0].message, /maxBufferedBodyBytes \(4194304\)/);
+  t.doesNotThrow(() => loadConfig({ env: {}, object: { limits: { maxBufferedBodyBytes: 0 }, inspection: { bodyPolicy: 'partial' } } }), '0: unbounded, nothing to check');
+});
+
 t.test('unreadable or non-YAML file', async (t) => {
   t.throws(() => loadConfig({ env: {}, file: join(dir, 'missing.yaml') }), { code: 'WAF_ERR_CONFIG_INVALID' });
   t.throws(() => loadConfig({ env: {}, file: file('x.yaml', 'a: [1, 2\n') }), { code: 'WAF_ERR_CONFIG_INVALID' });

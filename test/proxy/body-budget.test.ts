@@ -10,7 +10,7 @@ import { startTestBulwark } from '../helpers/bulwark.ts';
 
 const backend = await startBackend();
 t.teardown(() => backend.close());
-const bw = await startTestBulwark({ upstream: backend.origin, mode: 'off', rateLimit: { enabled: false }, limits: { maxBufferedBodyBytes: 100_000 } });
+const bw = await startTestBulwark({ upstream: backend.origin, mode: 'off', rateLimit: { enabled: false }, limits: { maxBodyBytes: 90_000, maxBufferedBodyBytes: 100_000 } });
 t.teardown(() => bw.close());
 const port = Number(new URL(bw.url).port);
 const budget = bw.services.bodyBudget!;
